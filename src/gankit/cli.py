@@ -1,0 +1,153 @@
+"""``gankit <verb>``: parse arguments and call one library function per verb. No logic here.
+
+Exit codes: 0 success; 2 a user mistake (one line on stderr naming the flag/file and the
+problem, no traceback); 1 an unexpected internal error.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from .errors import UserError
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports usage errors as one-line UserErrors (exit 2)."""
+
+    def error(self, message):
+        raise UserError(f"{self.prog}: {message}")
+
+
+# ----------------------------------------------------------------------------- verbs
+
+
+def cmd_train(args) -> int:
+    from .presets import build_config
+    from .train import train
+
+    cfg = build_config(recipe=args.recipe, data=args.data, config_file=args.config, steps=args.steps,
+                       overrides=args.set or [])
+    out = args.out or f"runs/{cfg.recipe}-{_slug(cfg.data.name)}"
+    final = train(cfg, out, resume=args.resume, allow_config_change=args.allow_config_change)
+    print(f"run: {out}\ncheckpoint: {final}\nsamples: {out}/samples/latest.png")
+    return 0
+
+
+def cmd_sample(args) -> int:
+    from . import load
+    from .generate import write_samples
+
+    model = load(args.checkpoint)
+    files = write_samples(model, args.n, args.out, seed=args.seed, class_=args.class_, truncation=args.truncation)
+    for k, v in files.items():
+        print(f"{k}: {v}")
+    return 0
+
+
+def cmd_recipes(args) -> int:
+    from .registry import RECIPES
+
+    rows = [(name, cls.description) for name, cls in RECIPES.items()]
+    if args.json:
+        print(json.dumps(dict(rows)))
+    else:
+        width = max(len(n) for n, _ in rows)
+        for name, desc in rows:
+            print(f"{name:<{width}}  {desc}")
+    return 0
+
+
+def cmd_data_list(args) -> int:
+    from .data.catalog import catalog
+
+    rows = catalog()
+    if args.json:
+        print(json.dumps(rows))
+        return 0
+    print(f"{'name':<16} {'size':>7}  {'shape':<12} {'classes':>7}  description")
+    for r in rows:
+        print(f"{r['name']:<16} {r['size']:>7}  {'x'.join(map(str, r['shape'])):<12} {r['classes']:>7}  "
+              f"{r['description']}")
+    return 0
+
+
+def cmd_data_check(args) -> int:
+    from .data.check import check_path
+
+    report = check_path(args.path)
+    print(json.dumps(report, indent=1) if args.json else report["text"])
+    return 0 if report.get("ok", True) else 2
+
+
+# ----------------------------------------------------------------------------- parser
+
+
+def _slug(name: str) -> str:
+    return "".join(c if c.isalnum() or c in "-_" else "-" for c in name.strip("/").split("/")[-1]) or "data"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from . import __version__
+
+    p = _Parser(prog="gankit", description="Train, sample, evaluate and serve GANs.")
+    p.add_argument("--version", action="version", version=f"gankit {__version__}")
+    sub = p.add_subparsers(dest="verb", required=True, parser_class=_Parser)
+
+    t = sub.add_parser("train", help="train a recipe (default: dcgan on digits)")
+    t.add_argument("--recipe", help="recipe name (see `gankit recipes`)")
+    t.add_argument("--data", help="built-in dataset (see `gankit data list`) or a path")
+    t.add_argument("--steps", type=int, help="generator steps")
+    t.add_argument("--out", help="run directory (default runs/<recipe>-<data>)")
+    t.add_argument("--config", help="YAML config file")
+    t.add_argument("--set", action="append", metavar="KEY=VALUE", help="override, e.g. optim_g.lr=1e-4")
+    t.add_argument("--resume", action="store_true", help="continue the run in --out from its newest checkpoint")
+    t.add_argument("--allow-config-change", action="store_true", help="with --resume: accept a changed config")
+    t.set_defaults(func=cmd_train)
+
+    s = sub.add_parser("sample", help="write samples from a checkpoint")
+    s.add_argument("--checkpoint", required=True, help="run or checkpoint directory")
+    s.add_argument("--n", type=int, default=64)
+    s.add_argument("--out", default="samples_out")
+    s.add_argument("--class", dest="class_", type=int, help="class index (conditional models)")
+    s.add_argument("--truncation", type=float, help="truncation threshold for z (e.g. 0.7)")
+    s.add_argument("--seed", type=int, default=0)
+    s.set_defaults(func=cmd_sample)
+
+    r = sub.add_parser("recipes", help="list every recipe")
+    r.add_argument("--json", action="store_true")
+    r.set_defaults(func=cmd_recipes)
+
+    d = sub.add_parser("data", help="built-in datasets and checks of user data")
+    dsub = d.add_subparsers(dest="data_verb", required=True, parser_class=_Parser)
+    dl = dsub.add_parser("list", help="list built-in datasets")
+    dl.add_argument("--json", action="store_true")
+    dl.set_defaults(func=cmd_data_list)
+    dc = dsub.add_parser("check", help="validate a user dataset")
+    dc.add_argument("path")
+    dc.add_argument("--json", action="store_true")
+    dc.set_defaults(func=cmd_data_check)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    try:
+        args = build_parser().parse_args(argv)
+        return int(args.func(args) or 0)
+    except UserError as e:
+        print(f"gankit: error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("gankit: interrupted", file=sys.stderr)
+        return 130
+    except Exception as e:  # noqa: BLE001
+        from .train.loop import TrainingDiverged
+
+        if isinstance(e, TrainingDiverged):
+            print(f"gankit: {e}", file=sys.stderr)
+            return 1
+        raise
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,298 @@
+"""Typed, nested dataclass configs; YAML in and out; dotted ``--set`` overrides.
+
+A run is described by one :class:`Config`.  It is resolved in layers, each overriding the last:
+
+1. dataclass defaults (below);
+2. the recipe's preset ``presets/<recipe>.yaml`` and, if present, ``presets/<recipe>-<data>.yaml``;
+3. a user ``--config FILE``;
+4. the ``--recipe/--data/--steps`` flags;
+5. ``--set key=value`` overrides (dotted keys, type-checked).
+
+The fully resolved config is written as ``config.yaml`` in every run directory.
+"""
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .errors import UserError
+
+
+@dataclass
+class DataConfig:
+    """Which data, at what size, in what batches."""
+
+    name: str = "digits"  # a built-in dataset (``gankit data list``) or a path
+    resolution: int = 32  # images are resized to resolution x resolution
+    channels: int = 0  # 0: the dataset's own; 1 or 3 to convert
+    batch_size: int = 64
+    limit: int = 0  # use only the first N training examples (0: all)
+    kwargs: dict[str, Any] = field(default_factory=dict)  # dataset-specific arguments
+
+
+@dataclass
+class NetConfig:
+    """A network: a registered builder name and its keyword arguments."""
+
+    name: str = ""
+    kwargs: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class OptimConfig:
+    name: str = "adam"  # adam | adamw | sgd | rmsprop
+    lr: float = 2e-4
+    betas: list[float] = field(default_factory=lambda: [0.5, 0.999])
+    eps: float = 1e-8
+    weight_decay: float = 0.0
+
+
+@dataclass
+class LossConfig:
+    """The adversarial loss (a registered function) and regularizer weights."""
+
+    name: str = "nonsaturating"
+    kwargs: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class LoopConfig:
+    steps: int = 2000  # generator steps
+    d_steps: int = 1  # discriminator steps per generator step (k in Goodfellow et al. 2014)
+    ema: float = 0.0  # EMA decay for G_ema; 0 disables G_ema
+    ema_start: int = 0  # step from which G_ema tracks G (before it, it copies G)
+    seed: int = 0
+    log_every: int = 50
+    sample_every: int = 500  # write a sample grid (fixed noise) every N steps
+    checkpoint_every: int = 1000
+    keep_checkpoints: int = 3  # the newest K checkpoints are kept
+    n_samples: int = 64  # images in each sample grid
+    precision: str = "fp32"  # fp32 | bf16 (autocast, fp32 master weights)
+    device: str = "auto"  # auto | cpu | cuda | cuda:N
+    threads: int = 0  # torch intra-op threads; 0: leave torch's default
+    progress: bool = True  # progress bar on stderr
+    tensorboard: bool = True
+    eval_every: int = 0  # run eval_metrics every N steps (0: never)
+    eval_metrics: list[str] = field(default_factory=list)
+    eval_n: int = 2000  # samples per in-training evaluation
+    keep_best: str = ""  # metric name: also keep checkpoints/best by it (lower is better)
+
+
+@dataclass
+class Config:
+    recipe: str = "dcgan"
+    data: DataConfig = field(default_factory=DataConfig)
+    G: NetConfig = field(default_factory=NetConfig)
+    D: NetConfig = field(default_factory=NetConfig)
+    optim_g: OptimConfig = field(default_factory=OptimConfig)
+    optim_d: OptimConfig = field(default_factory=OptimConfig)
+    loss: LossConfig = field(default_factory=LossConfig)
+    loop: LoopConfig = field(default_factory=LoopConfig)
+    options: dict[str, Any] = field(default_factory=dict)  # recipe-specific options
+
+    # ------------------------------------------------------------------ I/O
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    def to_yaml(self) -> str:
+        return yaml.safe_dump(self.to_dict(), sort_keys=False, default_flow_style=None)
+
+    def save(self, path: str | Path) -> None:
+        Path(path).write_text(self.to_yaml())
+
+    @classmethod
+    def from_dict(cls, d: dict, where: str = "config") -> "Config":
+        return _from_dict(cls, d, prefix="", where=where)
+
+    @classmethod
+    def load(cls, path: str | Path) -> "Config":
+        return cls.from_dict(read_yaml(path), where=str(path))
+
+
+# ---------------------------------------------------------------------- helpers
+
+
+def read_yaml(path: str | Path) -> dict:
+    p = Path(path)
+    if not p.is_file():
+        raise UserError(f"{p}: no such config file")
+    try:
+        d = yaml.safe_load(p.read_text())
+    except (yaml.YAMLError, UnicodeDecodeError) as e:
+        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        raise UserError(f"{p}: not valid YAML ({first})") from None
+    if d is None:
+        return {}
+    if not isinstance(d, dict):
+        raise UserError(f"{p}: a config must be a mapping of keys to values")
+    return d
+
+
+def _field_types(cls) -> dict[str, Any]:
+    hints = typing.get_type_hints(cls)
+    return {f.name: hints[f.name] for f in dataclasses.fields(cls)}
+
+
+def _suggest(key: str, choices) -> str:
+    close = difflib.get_close_matches(key, list(choices), n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def _from_dict(cls, d: Any, prefix: str, where: str):
+    if not isinstance(d, dict):
+        raise UserError(f"{where}: {prefix.rstrip('.') or 'config'} must be a mapping")
+    types_ = _field_types(cls)
+    kwargs = {}
+    for key, value in d.items():
+        if key not in types_:
+            raise UserError(f"{where}: unknown key {prefix + str(key)!r}{_suggest(str(key), types_)}")
+        kwargs[key] = _coerce(types_[key], value, prefix + key, where)
+    return cls(**kwargs)
+
+
+def _coerce(tp, value, key: str, where: str):
+    """Check/convert ``value`` to type ``tp`` (dataclass, int, float, bool, str, list, dict)."""
+    origin = typing.get_origin(tp)
+    if dataclasses.is_dataclass(tp):
+        return _from_dict(tp, value, key + ".", where)
+    if origin in (typing.Union, types.UnionType):
+        return value
+    if tp is Any:
+        return value
+    if tp is bool:
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.lower() in ("true", "false", "yes", "no", "1", "0"):
+            return value.lower() in ("true", "yes", "1")
+        raise UserError(f"{where}: {key} must be true or false, got {value!r}")
+    if tp is int:
+        if isinstance(value, bool):
+            raise UserError(f"{where}: {key} must be an integer, got {value!r}")
+        if isinstance(value, int):
+            return value
+        if isinstance(value, float) and value.is_integer():
+            return int(value)
+        if isinstance(value, str):
+            try:
+                return int(value.replace("_", ""))
+            except ValueError:
+                try:
+                    f = float(value)
+                    if f.is_integer():
+                        return int(f)
+                except ValueError:
+                    pass
+        raise UserError(f"{where}: {key} must be an integer, got {value!r}")
+    if tp is float:
+        if isinstance(value, bool):
+            raise UserError(f"{where}: {key} must be a number, got {value!r}")
+        if isinstance(value, (int, float)):
+            return float(value)
+        if isinstance(value, str):
+            try:
+                return float(value)
+            except ValueError:
+                pass
+        raise UserError(f"{where}: {key} must be a number, got {value!r}")
+    if tp is str:
+        if isinstance(value, (str, int, float)) and not isinstance(value, bool):
+            return str(value)
+        raise UserError(f"{where}: {key} must be a string, got {value!r}")
+    if origin is list:
+        (item_tp,) = typing.get_args(tp) or (Any,)
+        if isinstance(value, str):
+            value = [v for v in value.strip("[]").split(",") if v.strip()]
+        if not isinstance(value, (list, tuple)):
+            raise UserError(f"{where}: {key} must be a list, got {value!r}")
+        return [_coerce(item_tp, v.strip() if isinstance(v, str) else v, key, where) for v in value]
+    if origin is dict:
+        if not isinstance(value, dict):
+            raise UserError(f"{where}: {key} must be a mapping, got {value!r}")
+        return dict(value)
+    return value
+
+
+def parse_scalar(text: str) -> Any:
+    """Parse a ``--set`` value for a free-form (dict) field: int, float, bool, null, list or str."""
+    try:
+        v = yaml.safe_load(text)
+    except yaml.YAMLError:
+        return text
+    if isinstance(v, str):
+        try:
+            return float(v) if any(c in v for c in ".eE") else int(v)
+        except ValueError:
+            return v
+    return v
+
+
+def apply_overrides(cfg: Config, overrides: list[str], where: str = "--set") -> Config:
+    """Apply ``key=value`` overrides with dotted keys, e.g. ``optim_g.lr=1e-4``.
+
+    Keys inside a free-form mapping (``G.kwargs.ngf=32``) are created as needed; every other
+    key must exist, and values are type-checked against the field.
+    """
+    d = cfg.to_dict()
+    for item in overrides:
+        if "=" not in item:
+            raise UserError(f"{where}: expected key=value, got {item!r}")
+        key, text = item.split("=", 1)
+        key = key.strip()
+        parts = key.split(".")
+        if not all(parts):
+            raise UserError(f"{where}: bad key {key!r}")
+        _set_dotted(Config, d, parts, text, key, where)
+    return Config.from_dict(d, where=where)
+
+
+def _set_dotted(cls, d: dict, parts: list[str], text: str, full: str, where: str) -> None:
+    node, node_cls = d, cls
+    for i, part in enumerate(parts):
+        last = i == len(parts) - 1
+        if node_cls is None:  # inside a free-form mapping
+            if last:
+                node[part] = parse_scalar(text)
+            else:
+                node = node.setdefault(part, {})
+                if not isinstance(node, dict):
+                    raise UserError(f"{where}: {'.'.join(parts[: i + 1])} is not a mapping")
+            continue
+        types_ = _field_types(node_cls)
+        if part not in types_:
+            raise UserError(f"{where}: unknown key {full!r}{_suggest(part, types_)}")
+        tp = types_[part]
+        if last:
+            if dataclasses.is_dataclass(tp):
+                raise UserError(f"{where}: {full} is a section; set one of its keys")
+            if typing.get_origin(tp) is dict:
+                v = parse_scalar(text)
+                if not isinstance(v, dict):
+                    raise UserError(f"{where}: {full} must be a mapping like {{a: 1}}")
+                node[part] = v
+            elif tp is Any or tp is str:
+                node[part] = text
+            else:
+                node[part] = _coerce(tp, text, full, where)
+        else:
+            node = node[part]
+            node_cls = tp if dataclasses.is_dataclass(tp) else None
+            if node_cls is None and typing.get_origin(tp) is not dict:
+                raise UserError(f"{where}: {'.'.join(parts[: i + 1])} is not a section")
+
+
+def merge(base: dict, over: dict) -> dict:
+    """Recursively merge ``over`` into a copy of ``base`` (mappings merge, other values replace)."""
+    out = dict(base)
+    for k, v in over.items():
+        if isinstance(v, dict) and isinstance(out.get(k), dict):
+            out[k] = merge(out[k], v)
+        else:
+            out[k] = v
+    return out

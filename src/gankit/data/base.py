@@ -1,0 +1,192 @@
+"""The in-memory dataset the loop trains on, and the dataset registry entries.
+
+Every dataset, built-in or user, becomes a :class:`Data`: examples held in memory
+(images as uint8 NCHW, points as float32 [N, D]) with optional integer labels. Batches are
+a pure function of ``(index, seed, rank, world)``: no iterator state, so resume and DDP
+sharding are exact by construction.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import torch
+
+from ..registry import DATASETS
+
+KINDS = ("points", "images", "paired", "unpaired")
+
+
+@dataclass
+class Data:
+    """Examples in memory, with labels when the data has classes.
+
+    Attributes:
+        name: dataset name (built-in name or the user's path).
+        kind: ``"points"`` (x is float32 [N, D]), ``"images"`` (x is uint8 [N, C, H, W]),
+            ``"paired"`` (image-to-image: input ``a[i]`` goes with target ``x[i]``) or
+            ``"unpaired"`` (two domains: ``a`` is domain A, ``x`` domain B, no correspondence).
+        x: the examples (for paired/unpaired: the target / B domain images).
+        a: input / A-domain images, uint8 [M, C', H, W] (paired: M == N), else None.
+        y: int64 labels [N], or None.
+        class_names: a name per class (``len == num_classes``); empty when unlabelled.
+        info: anything a metric may need (e.g. the mixture means of a 2D dataset).
+    """
+
+    name: str
+    kind: str
+    x: torch.Tensor
+    y: torch.Tensor | None = None
+    class_names: list[str] = field(default_factory=list)
+    info: dict[str, Any] = field(default_factory=dict)
+    a: torch.Tensor | None = None
+
+    def __post_init__(self):
+        assert self.kind in KINDS, self.kind
+        if self.kind != "points":
+            assert self.x.dtype == torch.uint8 and self.x.dim() == 4, (self.x.dtype, self.x.shape)
+        if self.kind in ("paired", "unpaired"):
+            assert self.a is not None and self.a.dtype == torch.uint8 and self.a.dim() == 4
+        if self.kind == "paired":
+            assert len(self.a) == len(self.x)
+        if self.y is not None:
+            assert len(self.y) == len(self.x)
+
+    def __len__(self) -> int:
+        return len(self.x)
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.class_names)
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        """Shape of one example: (C, H, W) or (D,)."""
+        return tuple(self.x.shape[1:])
+
+    def to_float(self, x: torch.Tensor) -> torch.Tensor:
+        """Examples as the nets see them: images in [-1, 1] float32, points unchanged."""
+        if x.dtype == torch.uint8:
+            return x.float().div_(127.5).sub_(1.0)
+        return x.float()
+
+    def subset(self, idx: torch.Tensor) -> "Data":
+        """The examples at ``idx`` (for paired data the inputs too; unpaired A is kept whole)."""
+        a = self.a[idx] if self.kind == "paired" else self.a
+        return Data(self.name, self.kind, self.x[idx], None if self.y is None else self.y[idx],
+                    list(self.class_names), dict(self.info), a)
+
+    # ------------------------------------------------------------- batching
+    def indices(self, index: int, batch_size: int, seed: int, rank: int = 0, world: int = 1):
+        """Example indices of batch ``index`` for ``rank``.
+
+        The stream is an endless concatenation of seeded permutations (one per epoch), cut
+        into global batches of ``batch_size * world``; rank r takes the r-th slice. Works for
+        any dataset size, including one smaller than a batch.
+        """
+        n = len(self)
+        start = (index * world + rank) * batch_size
+        out, pos = [], start
+        while len(out) < batch_size:
+            epoch, off = divmod(pos, n)
+            perm = self._perm(epoch, seed)
+            take = perm[off : off + batch_size - len(out)]
+            out.append(take)
+            pos += len(take)
+            if sum(len(t) for t in out) >= batch_size:
+                break
+        return torch.cat(out)[:batch_size]
+
+    def _perm(self, epoch: int, seed: int, n: int | None = None) -> torch.Tensor:
+        n = len(self) if n is None else n
+        cache = self.__dict__.setdefault("_perm_cache", {})
+        key = (epoch, seed, n)
+        if key not in cache:
+            if len(cache) > 4:
+                cache.clear()
+            g = torch.Generator().manual_seed((seed * 1_000_003 + epoch) % (2**63))
+            cache[key] = torch.randperm(n, generator=g)
+        return cache[key]
+
+    def batch(self, index: int, batch_size: int, seed: int, rank: int = 0, world: int = 1) -> dict:
+        """Batch ``index`` as the recipes see it.
+
+        ``{"real": float [-1, 1], "y": labels?}``; paired and unpaired data add
+        ``"A"`` (inputs / domain A) and ``"B"`` (targets / domain B, the same as ``real``).
+        Unpaired A examples come from their own seeded stream, independent of B's.
+        """
+        idx = self.indices(index, batch_size, seed, rank, world)
+        out = {"real": self.to_float(self.x[idx])}
+        if self.y is not None:
+            out["y"] = self.y[idx]
+        if self.kind == "paired":
+            out["A"], out["B"] = self.to_float(self.a[idx]), out["real"]
+        elif self.kind == "unpaired":
+            a_view = Data(self.name, "images", self.a)
+            out["A"] = self.to_float(self.a[a_view.indices(index, batch_size, seed + 7919, rank, world)])
+            out["B"] = out["real"]
+        return out
+
+    def describe(self) -> dict:
+        return {
+            "name": self.name,
+            "kind": self.kind,
+            "size": len(self),
+            "shape": list(self.shape),
+            "classes": self.num_classes,
+        }
+
+
+@dataclass
+class DatasetSpec:
+    """A registered dataset: a builder plus what ``gankit data list`` shows.
+
+    ``builder(resolution=..., split=..., **kwargs) -> Data``; ``recipe`` is the recipe the
+    one-flag run ``gankit train --data NAME`` uses (with the preset ``<recipe>-<name>`` if any).
+    """
+
+    name: str
+    builder: Callable[..., Data]
+    description: str
+    recipe: str = "dcgan"
+
+    def __call__(self, **kwargs) -> Data:
+        return self.builder(**kwargs)
+
+
+def register_dataset(name: str, description: str, recipe: str = "dcgan"):
+    """Decorator: register ``builder(resolution, split, **kw) -> Data`` as a dataset."""
+
+    def deco(fn):
+        DATASETS.register(name, DatasetSpec(name, fn, description, recipe))
+        return fn
+
+    return deco
+
+
+def resize_images(x: torch.Tensor, resolution: int) -> torch.Tensor:
+    """Resize float images [N, C, H, W] to a square ``resolution`` (antialiased when shrinking)."""
+    if x.shape[-1] == resolution and x.shape[-2] == resolution:
+        return x
+    shrink = resolution < max(x.shape[-2:])
+    return torch.nn.functional.interpolate(
+        x, size=(resolution, resolution), mode="bilinear", align_corners=False, antialias=shrink
+    )
+
+
+def to_uint8(x: torch.Tensor, lo: float = 0.0, hi: float = 1.0) -> torch.Tensor:
+    """Map floats in [lo, hi] to uint8 [0, 255] (rounded, clamped)."""
+    return ((x - lo) / (hi - lo) * 255.0).round_().clamp_(0, 255).to(torch.uint8)
+
+
+def convert_channels(x: torch.Tensor, channels: int) -> torch.Tensor:
+    """uint8 images [N, C, H, W] to 1 or 3 channels (gray <-> RGB); 0 keeps them as they are."""
+    c = x.shape[1]
+    if channels in (0, c):
+        return x
+    if channels == 3 and c == 1:
+        return x.expand(-1, 3, -1, -1).contiguous()
+    if channels == 1 and c == 3:
+        w = torch.tensor([0.299, 0.587, 0.114]).view(1, 3, 1, 1)
+        return (x.float() * w).sum(1, keepdim=True).round_().clamp_(0, 255).to(torch.uint8)
+    raise ValueError(f"cannot convert {c} channels to {channels}")

@@ -1,0 +1,1 @@
+"""Metrics (registered by name; the same functions serve training callbacks and ``gankit eval``)."""

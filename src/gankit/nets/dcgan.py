@@ -1,0 +1,85 @@
+"""DCGAN (Radford et al. 2015): all-convolutional G and D; resolution is an argument.
+
+G: z -> 4x4 by a transposed conv, then doubling blocks (ConvT 4/2/1, BN, ReLU) to the
+resolution, tanh. D mirrors it: strided convs (4/2/1) with LeakyReLU(0.2) and BN (none on
+the first), then a 4x4 valid conv to one logit. Width halves/doubles at each scale, as in
+the pytorch/examples DCGAN (ngf = ndf = 64 there). With ``num_classes > 0`` both become
+conditional (Mirza & Osindero 2014): G gets a one-hot label concatenated to z, D gets it as
+constant extra input channels.
+"""
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+
+from ..registry import NETS
+
+
+def _levels(resolution: int) -> int:
+    n = math.log2(resolution / 4)
+    if resolution < 8 or not n.is_integer():
+        raise ValueError(f"DCGAN resolution must be a power of two >= 8, got {resolution}")
+    return int(n)
+
+
+def init_dcgan_weights(m: nn.Module) -> None:
+    """N(0, 0.02) conv weights, N(1, 0.02) BN scales, as in the DCGAN paper."""
+    if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear)):
+        nn.init.normal_(m.weight, 0.0, 0.02)
+        if m.bias is not None:
+            nn.init.zeros_(m.bias)
+    elif isinstance(m, nn.BatchNorm2d):
+        nn.init.normal_(m.weight, 1.0, 0.02)
+        nn.init.zeros_(m.bias)
+
+
+@NETS.register("dcgan_g")
+class DCGANGenerator(nn.Module):
+    def __init__(self, z_dim: int = 100, resolution: int = 32, channels: int = 3, ngf: int = 64,
+                 num_classes: int = 0, max_channels: int = 512):
+        super().__init__()
+        self.z_dim, self.num_classes = z_dim, num_classes
+        n = _levels(resolution)
+        widths = [min(ngf * 2 ** (n - 1 - i), max_channels) for i in range(n)]  # 4x4 ... R/2
+        layers: list[nn.Module] = [
+            nn.ConvTranspose2d(z_dim + num_classes, widths[0], 4, 1, 0, bias=False),
+            nn.BatchNorm2d(widths[0]),
+            nn.ReLU(True),
+        ]
+        for a, b in zip(widths[:-1], widths[1:]):
+            layers += [nn.ConvTranspose2d(a, b, 4, 2, 1, bias=False), nn.BatchNorm2d(b), nn.ReLU(True)]
+        layers += [nn.ConvTranspose2d(widths[-1], channels, 4, 2, 1, bias=False), nn.Tanh()]
+        self.net = nn.Sequential(*layers)
+        self.apply(init_dcgan_weights)
+
+    def forward(self, z: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
+        if self.num_classes:
+            z = torch.cat([z, nn.functional.one_hot(y, self.num_classes).to(z.dtype)], 1)
+        return self.net(z[:, :, None, None])  # [N, C, R, R]
+
+
+@NETS.register("dcgan_d")
+class DCGANDiscriminator(nn.Module):
+    def __init__(self, resolution: int = 32, channels: int = 3, ndf: int = 64, num_classes: int = 0,
+                 max_channels: int = 512, pack: int = 1):
+        super().__init__()
+        self.num_classes, self.pack = num_classes, pack
+        n = _levels(resolution)
+        widths = [min(ndf * 2**i, max_channels) for i in range(n)]  # R/2 ... 4x4
+        c_in = (channels + num_classes) * pack
+        layers: list[nn.Module] = [nn.Conv2d(c_in, widths[0], 4, 2, 1, bias=False), nn.LeakyReLU(0.2, True)]
+        for a, b in zip(widths[:-1], widths[1:]):
+            layers += [nn.Conv2d(a, b, 4, 2, 1, bias=False), nn.BatchNorm2d(b), nn.LeakyReLU(0.2, True)]
+        layers += [nn.Conv2d(widths[-1], 1, 4, 1, 0, bias=False)]
+        self.net = nn.Sequential(*layers)
+        self.apply(init_dcgan_weights)
+
+    def forward(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
+        if self.num_classes:
+            onehot = nn.functional.one_hot(y, self.num_classes).to(x.dtype)
+            x = torch.cat([x, onehot[:, :, None, None].expand(-1, -1, *x.shape[2:])], 1)
+        if self.pack > 1:  # PacGAN: stack `pack` samples along channels
+            x = x.reshape(len(x) // self.pack, -1, *x.shape[2:])
+        return self.net(x).flatten()  # [N / pack] logits

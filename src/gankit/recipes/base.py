@@ -1,0 +1,136 @@
+"""What a recipe is: nets from the registry, and phases the loop runs.
+
+A recipe never calls ``backward()``, steps an optimizer, or touches devices, precision or
+DDP. It declares:
+
+* ``resolve(cfg, meta)``: fill the net kwargs the data determines (resolution, channels,
+  classes) so the written ``config.yaml`` is complete;
+* ``build_nets()``: ``{"G": ..., "D": ...}`` built from the registry;
+* ``groups``: which nets each optimizer ("G", "D") updates;
+* ``phases()``: a list of :class:`Phase`;
+* ``generate(ctx)``: the fake batch of a step; the loop computes it once and shares it
+  between the D phase (detached) and the G phase;
+* ``sample(nets, n, seed, y)``: outputs for grids and ``gankit sample``.
+"""
+from __future__ import annotations
+
+import inspect
+from dataclasses import dataclass
+from typing import Any, Callable
+
+import torch
+from torch import nn
+
+from ..config import Config
+from ..errors import UserError
+from ..registry import LOSSES, NETS
+
+
+@dataclass
+class Phase:
+    """One optimisation phase.
+
+    ``compute(ctx)`` returns ``{"loss": scalar tensor, "<log key>": value, ...}``; the loop
+    backpropagates ``loss`` into the nets of optimizer ``opt`` and steps it. The phase runs
+    on steps where ``step % interval == 0``, ``repeats`` times (each on a fresh batch).
+    """
+
+    name: str
+    opt: str
+    compute: Callable[["StepContext"], dict]
+    interval: int = 1
+    repeats: int = 1
+
+
+class StepContext:
+    """What a phase sees: the batch, the nets, the step, and the step's shared fake batch."""
+
+    def __init__(self, recipe: "Recipe", nets: dict[str, nn.Module], batch: dict, step: int,
+                 rng: torch.Generator, device: torch.device):
+        self.recipe, self.nets, self.batch, self.step = recipe, nets, batch, step
+        self.rng, self.device = rng, device
+        self._fake: dict | None = None
+        self.fake_has_graph = False
+
+    def randn(self, *shape: int) -> torch.Tensor:
+        """Standard normal noise from the loop's seeded stream (saved in checkpoints)."""
+        return torch.randn(*shape, generator=self.rng).to(self.device)
+
+    def randint(self, high: int, n: int) -> torch.Tensor:
+        return torch.randint(high, (n,), generator=self.rng).to(self.device)
+
+    def fake(self) -> dict:
+        """The step's fake batch (``recipe.generate``), computed once and memoised.
+
+        When the loop has prepared it with the graph to G (``share_fake``), the G phase
+        reuses it; otherwise it is computed here without a graph (D steps only need it
+        detached).
+        """
+        if self._fake is None:
+            with torch.no_grad():
+                self._fake = self.recipe.generate(self)
+        return self._fake
+
+    def share_fake(self) -> None:
+        """Compute the fake batch with the graph to G, for reuse by the G phase."""
+        self._fake = self.recipe.generate(self)
+        self.fake_has_graph = True
+
+    def fresh_fake_with_graph(self) -> dict:
+        """The fake batch with a graph to G (reuses the shared one when it has one)."""
+        if self._fake is None or not self.fake_has_graph:
+            self.share_fake()
+        return self._fake
+
+
+def fill_kwargs(net_cfg, defaults: dict[str, Any]) -> None:
+    """Set ``defaults`` into a net's kwargs where its builder takes them and the user did not."""
+    builder = NETS.get(net_cfg.name)
+    params = inspect.signature(builder).parameters
+    for k, v in defaults.items():
+        if k in params and k not in net_cfg.kwargs:
+            net_cfg.kwargs[k] = v
+
+
+class Recipe:
+    """Base class; subclasses register with ``@RECIPES.register(name)``."""
+
+    name = ""
+    description = ""
+    groups: dict[str, tuple[str, ...]] = {"G": ("G",), "D": ("D",)}
+    sample_net = "G"  # the net that makes samples (G_ema when the loop keeps one)
+    share_fake = True  # the loop computes generate() once per step for the D and G phases
+
+    def __init__(self, cfg: Config, meta: dict):
+        self.cfg, self.meta = cfg, meta
+        self.loss_fn = LOSSES.get(cfg.loss.name)
+
+    # Subclasses override these ------------------------------------------------
+    @classmethod
+    def resolve(cls, cfg: Config, meta: dict) -> Config:
+        return cfg
+
+    def build_nets(self) -> dict[str, nn.Module]:
+        raise NotImplementedError
+
+    def phases(self) -> list[Phase]:
+        raise NotImplementedError
+
+    def generate(self, ctx: StepContext) -> dict:
+        raise NotImplementedError
+
+    def sample(self, G: nn.Module, n: int, seed: int, y: torch.Tensor | None = None, **kw) -> torch.Tensor:
+        raise NotImplementedError
+
+    def net_configs(self) -> dict:
+        """Net name -> NetConfig (name + kwargs), written beside each net's weights."""
+        return {"G": self.cfg.G, "D": self.cfg.D}
+
+    # Helpers ------------------------------------------------------------------
+    def build(self, net_cfg) -> nn.Module:
+        if not net_cfg.name:
+            raise UserError(f"recipe {self.name!r}: a network has no name in the config")
+        try:
+            return NETS.build(net_cfg.name, **net_cfg.kwargs)
+        except (TypeError, ValueError) as e:
+            raise UserError(f"net {net_cfg.name!r}: {e}") from None

@@ -1,0 +1,4 @@
+"""THE training loop (one for every recipe)."""
+from .loop import train
+
+__all__ = ["train"]

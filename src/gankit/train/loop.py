@@ -1,0 +1,374 @@
+"""THE loop: one training loop for every recipe.
+
+Read it top to bottom: ``train()`` sets a run up (config, data, nets, optimizers, resume),
+then each step runs the recipe's phases. A phase only computes a loss; everything else is
+here: requires_grad toggling, zero_grad / backward / step, k D-steps, the fake batch shared
+between the D and G phases, EMA of G, precision, seeding, progress, sample grids,
+metrics.jsonl + TensorBoard, and atomic checkpoints that resume bit-exactly.
+"""
+from __future__ import annotations
+
+import contextlib
+import copy
+import json
+import math
+import signal
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import torch
+from torch import nn
+
+from .. import checkpoint as ckpt_io
+from ..config import Config
+from ..data import Data, load_data
+from ..errors import UserError
+from ..recipes.base import Phase, Recipe, StepContext
+from ..registry import RECIPES
+from .. import viz
+from .log import RunLogger, read_metrics
+
+# Config keys that may change on --resume without --allow-config-change: they do not change
+# what is computed, only how long, how often it is shown, and where.
+RESUME_MUTABLE = ("loop.steps", "loop.progress", "loop.tensorboard", "loop.log_every",
+                  "loop.sample_every", "loop.checkpoint_every", "loop.keep_checkpoints",
+                  "loop.threads", "loop.eval_every", "loop.eval_n")
+PRECISIONS = ("fp32", "bf16")
+
+
+@dataclass
+class TrainState:
+    """What hooks see after each step."""
+
+    cfg: Config
+    run_dir: Path
+    step: int
+    nets: dict[str, nn.Module]
+    recipe: Recipe
+    data: Data
+    meta: dict
+    logger: RunLogger
+    logs: dict = field(default_factory=dict)
+
+
+def data_meta(data: Data) -> dict:
+    """What sampling and evaluation need to know about the training data (saved as data.json)."""
+    return {**data.describe(), "num_classes": data.num_classes, "class_names": data.class_names,
+            "info": {k: v for k, v in data.info.items() if k != "skipped"}}
+
+
+def pick_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        dev = torch.device(name)
+    except RuntimeError:
+        raise UserError(f"loop.device: unknown device {name!r}") from None
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise UserError(f"loop.device={name}: CUDA is not available on this machine")
+    return dev
+
+
+def make_optimizer(params, ocfg, what: str) -> torch.optim.Optimizer:
+    params = list(params)
+    kinds = {
+        "adam": lambda: torch.optim.Adam(params, lr=ocfg.lr, betas=tuple(ocfg.betas), eps=ocfg.eps,
+                                         weight_decay=ocfg.weight_decay),
+        "adamw": lambda: torch.optim.AdamW(params, lr=ocfg.lr, betas=tuple(ocfg.betas), eps=ocfg.eps,
+                                           weight_decay=ocfg.weight_decay),
+        "rmsprop": lambda: torch.optim.RMSprop(params, lr=ocfg.lr, eps=ocfg.eps, weight_decay=ocfg.weight_decay),
+        "sgd": lambda: torch.optim.SGD(params, lr=ocfg.lr, weight_decay=ocfg.weight_decay),
+    }
+    if ocfg.name not in kinds:
+        raise UserError(f"{what}.name: unknown optimizer {ocfg.name!r}; choices: {', '.join(kinds)}")
+    if ocfg.lr <= 0 or not math.isfinite(ocfg.lr):
+        raise UserError(f"{what}.lr must be a positive number, got {ocfg.lr}")
+    if ocfg.name in ("adam", "adamw") and (len(ocfg.betas) != 2 or not all(0 <= b < 1 for b in ocfg.betas)):
+        raise UserError(f"{what}.betas must be two numbers in [0, 1), got {ocfg.betas}")
+    return kinds[ocfg.name]()
+
+
+def check_loop(cfg: Config) -> None:
+    lp = cfg.loop
+    for key in ("steps", "eval_every", "threads"):
+        if getattr(lp, key) < 0:
+            raise UserError(f"loop.{key} must be >= 0, got {getattr(lp, key)}")
+    for key in ("d_steps", "log_every", "sample_every", "checkpoint_every", "keep_checkpoints", "n_samples"):
+        if getattr(lp, key) < 1:
+            raise UserError(f"loop.{key} must be >= 1, got {getattr(lp, key)}")
+    if cfg.data.batch_size < 1:
+        raise UserError(f"data.batch_size must be >= 1, got {cfg.data.batch_size}")
+    if not 0.0 <= lp.ema < 1.0:
+        raise UserError(f"loop.ema must be in [0, 1), got {lp.ema}")
+    if lp.precision not in PRECISIONS:
+        raise UserError(f"loop.precision must be one of {', '.join(PRECISIONS)}, got {lp.precision!r}")
+
+
+def config_diff(a: Config, b: Config, ignore=RESUME_MUTABLE) -> list[str]:
+    """Dotted keys whose values differ between two configs (minus ``ignore``)."""
+
+    def flat(d, prefix=""):
+        out = {}
+        for k, v in d.items():
+            if isinstance(v, dict) and k not in ("kwargs", "options"):
+                out.update(flat(v, prefix + k + "."))
+            else:
+                out[prefix + k] = v
+        return out
+
+    fa, fb = flat(a.to_dict()), flat(b.to_dict())
+    return sorted(k for k in set(fa) | set(fb) if k not in ignore and fa.get(k) != fb.get(k))
+
+
+@torch.no_grad()
+def ema_update(ema: nn.Module, net: nn.Module, beta: float) -> None:
+    """G_ema <- beta * G_ema + (1 - beta) * G for parameters; buffers (BN stats) are copied."""
+    for pe, p in zip(ema.parameters(), net.parameters()):
+        pe.lerp_(p.detach(), 1.0 - beta)
+    for be, b in zip(ema.buffers(), net.buffers()):
+        be.copy_(b)
+
+
+class _StopFlag:
+    """SIGINT/SIGTERM: finish the current step, checkpoint, exit cleanly."""
+
+    def __init__(self):
+        self.stop = False
+        self._old = {}
+
+    def __enter__(self):
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            try:
+                self._old[sig] = signal.signal(sig, self._handle)
+            except ValueError:  # not the main thread
+                pass
+        return self
+
+    def _handle(self, signum, frame):
+        if self.stop:  # second signal: give up at once
+            raise KeyboardInterrupt
+        self.stop = True
+
+    def __exit__(self, *exc):
+        for sig, old in self._old.items():
+            signal.signal(sig, old)
+
+
+def train(cfg: Config, out: str | Path, resume: bool = False, allow_config_change: bool = False,
+          hooks: list[Callable[[TrainState], dict | None]] = ()) -> Path:
+    """Train ``cfg`` into run directory ``out``; returns the final checkpoint's path.
+
+    With ``resume`` the newest checkpoint in ``out`` is loaded (weights, optimizer moments,
+    step, RNG streams) and training continues to ``cfg.loop.steps``; the result is identical
+    to an uninterrupted run on CPU.
+    """
+    out = Path(out)
+    check_loop(cfg)
+    lp = cfg.loop
+    if lp.threads:
+        torch.set_num_threads(lp.threads)
+    device = pick_device(lp.device)
+
+    # ---- data and the resolved config ---------------------------------------------------
+    data = load_data(cfg.data)
+    meta = data_meta(data)
+    recipe_cls = RECIPES.get(cfg.recipe)
+    cfg = recipe_cls.resolve(copy.deepcopy(cfg), meta)
+
+    # ---- run directory: new, or resumed ----------------------------------------------
+    ckpt = None
+    if resume:
+        ckpt = _resume_checkpoint(out, cfg, allow_config_change)
+    elif (out / "checkpoints").is_dir() and any((out / "checkpoints").glob("step_*")):
+        raise UserError(f"--out {out}: already holds a run; add --resume to continue it, or pick another --out")
+    out.mkdir(parents=True, exist_ok=True)
+    cfg.save(out / "config.yaml")
+    (out / "data.json").write_text(json.dumps(meta, indent=1))
+    skipped = data.info.get("skipped") or []
+    if skipped:
+        print(f"gankit: skipped {len(skipped)} unreadable file(s) in {cfg.data.name}", file=sys.stderr)
+
+    # ---- nets, optimizers, RNG ------------------------------------------------------------
+    torch.manual_seed(lp.seed)  # network initialisation is seeded
+    recipe = recipe_cls(cfg, meta)
+    nets = {k: v.to(device) for k, v in recipe.build_nets().items()}
+    net_cfgs = dict(recipe.net_configs())
+    if lp.ema > 0:
+        nets["G_ema"] = copy.deepcopy(nets["G"]).eval().requires_grad_(False)
+        net_cfgs["G_ema"] = net_cfgs["G"]
+    optimizers = {
+        group: make_optimizer((p for n in names for p in nets[n].parameters()),
+                              cfg.optim_g if group == "G" else cfg.optim_d, f"optim_{group.lower()}")
+        for group, names in recipe.groups.items()
+    }
+    rng = torch.Generator().manual_seed(lp.seed + 1)  # noise stream (z, labels) of the loop
+    start, batch_counter = 0, 0
+    if ckpt is not None:
+        state = ckpt_io.load_training_state(ckpt, nets, optimizers)
+        start, batch_counter = int(state["step"]), int(state.get("batches", 0))
+        rng.set_state(state["rng"]["z"])
+        torch.set_rng_state(state["rng"]["torch"])
+        _truncate_metrics(out, start)
+        print(f"gankit: resumed {out} from step {start}", file=sys.stderr)
+
+    phases = recipe.phases()
+    logger = RunLogger(out, tensorboard=lp.tensorboard)
+    autocast = (lambda: torch.autocast(device.type, dtype=torch.bfloat16)) if lp.precision == "bf16" \
+        else contextlib.nullcontext
+    grid_seed = lp.seed + 12345  # fixed noise: grids are comparable across steps
+
+    def write_samples(step: int) -> None:
+        G = nets.get("G_ema", nets[recipe.sample_net])
+        was_training = G.training
+        G.eval()
+        x = recipe.sample(G, lp.n_samples, grid_seed)
+        G.train(was_training)
+        _write_sample_picture(out / "samples", step, x, data, meta, logger)
+
+    def save(step: int) -> Path:
+        state = {"batches": batch_counter, "rng": {"z": rng.get_state(), "torch": torch.get_rng_state()},
+                 "time": time.time()}
+        return ckpt_io.save_checkpoint(out, step, cfg, meta, nets, net_cfgs, optimizers, state,
+                                       keep=lp.keep_checkpoints)
+
+    # ---- the steps -----------------------------------------------------------------------
+    from tqdm.auto import tqdm
+
+    bar = tqdm(total=lp.steps, initial=start, disable=not lp.progress, unit="step", dynamic_ncols=True,
+               file=sys.stderr, mininterval=0.5)
+    sums: dict[str, float] = {}
+    count, t_log = 0, time.perf_counter()
+    last_ckpt = ckpt
+    with _StopFlag() as flag:
+        for step in range(start, lp.steps):
+            ctx, logs = None, {}
+            active = [ph for ph in phases if step % ph.interval == 0]
+            for i, ph in enumerate(active):
+                for r in range(ph.repeats):
+                    if ctx is None or r > 0:  # a step's first phase and every extra repeat: new batch
+                        batch = {k: v.to(device, non_blocking=True) for k, v in
+                                 data.batch(batch_counter, cfg.data.batch_size, lp.seed).items()}
+                        batch_counter += 1
+                        ctx = StepContext(recipe, nets, batch, step, rng, device)
+                    # The last D repeat computes the fake batch once, with the graph to G, so
+                    # the G phase that follows reuses it instead of running G again.
+                    if (recipe.share_fake and ph.opt != "G" and r == ph.repeats - 1 and ctx._fake is None
+                            and any(p.opt == "G" for p in active[i + 1:])):
+                        with autocast():
+                            ctx.share_fake()
+                    logs.update(_run_phase(ph, ctx, nets, recipe, optimizers, autocast))
+            if lp.ema > 0 and any(p.opt == "G" for p in active):
+                beta = lp.ema if step >= lp.ema_start else 0.0
+                ema_update(nets["G_ema"], nets["G"], beta)
+            done = step + 1
+            for k, v in logs.items():
+                sums[k] = sums.get(k, 0.0) + float(v)
+            count += 1
+            if done % lp.log_every == 0 or done == lp.steps:
+                dt = time.perf_counter() - t_log
+                row = {k: v / count for k, v in sums.items()}
+                row["speed/img_per_s"] = count * cfg.data.batch_size / max(dt, 1e-9)
+                logger.scalars(done, row)
+                bar.set_postfix({k.split("/")[-1] if k.startswith("loss/") else k: f"{v:.3g}"
+                                 for k, v in row.items() if k.startswith("loss/") or k == "speed/img_per_s"},
+                                refresh=False)
+                _check_finite(row, done)
+                sums, count, t_log = {}, 0, time.perf_counter()
+            if hooks:
+                st = TrainState(cfg, out, done, nets, recipe, data, meta, logger)
+                for hook in hooks:
+                    extra = hook(st)
+                    if extra:
+                        logger.scalars(done, extra)
+            if done % lp.sample_every == 0 or done == lp.steps:
+                write_samples(done)
+            if done % lp.checkpoint_every == 0 or done == lp.steps or flag.stop:
+                last_ckpt = save(done)
+            bar.update(1)
+            if flag.stop:
+                bar.close()
+                print(f"gankit: stopped at step {done}; checkpoint {last_ckpt}. "
+                      f"Continue with the same command and --resume.", file=sys.stderr)
+                logger.close()
+                return last_ckpt
+    bar.close()
+    if last_ckpt is None:  # a fresh run of 0 steps: still leave a checkpoint to sample from
+        write_samples(start)
+        last_ckpt = save(start)
+    logger.close()
+    return last_ckpt
+
+
+def _run_phase(ph: Phase, ctx: StepContext, nets: dict, recipe: Recipe, optimizers: dict, autocast) -> dict:
+    trained = recipe.groups[ph.opt]
+    for group, names in recipe.groups.items():
+        # Freeze the nets this phase does not train (no weight grads through D in the G
+        # phase); the generator keeps its flag while a shared fake still holds its graph.
+        keep = group == ph.opt or (group == "G" and ctx.fake_has_graph)
+        for n in names:
+            nets[n].requires_grad_(keep)
+    with autocast():
+        result = ph.compute(ctx)
+    loss = result.pop("loss")
+    opt = optimizers[ph.opt]
+    opt.zero_grad(set_to_none=True)
+    loss.backward()
+    opt.step()
+    if ph.opt == "G":
+        ctx.fake_has_graph = False  # the graph to G is consumed
+    for n in trained:
+        nets[n].requires_grad_(True)
+    logs = {f"loss/{ph.name}": loss.detach()}
+    logs.update({k: v.detach() if torch.is_tensor(v) else v for k, v in result.items()})
+    return logs
+
+
+class TrainingDiverged(RuntimeError):
+    """A loss became NaN/Inf; the message names the step and the loss."""
+
+
+def _check_finite(row: dict, step: int) -> None:
+    bad = [k for k, v in row.items() if k.startswith("loss/") and not math.isfinite(v)]
+    if bad:
+        raise TrainingDiverged(f"training diverged: non-finite {', '.join(bad)} in the "
+                               f"{step}th step's log window; resume from the last checkpoint "
+                               f"with a lower learning rate")
+
+
+def _resume_checkpoint(out: Path, cfg: Config, allow_change: bool) -> Path:
+    if not (out / "config.yaml").is_file():
+        raise UserError(f"--resume: {out} has no run to resume (no config.yaml)")
+    try:
+        ckpt = ckpt_io.find_checkpoint(out)
+    except UserError:
+        raise UserError(f"--resume: {out} has no checkpoint yet") from None
+    saved = Config.load(ckpt / "config.yaml")
+    diff = config_diff(saved, cfg)
+    if diff and not allow_change:
+        raise UserError(f"--resume: config differs from the run's in {', '.join(diff)} "
+                        f"(pass --allow-config-change to accept)")
+    return ckpt
+
+
+def _truncate_metrics(out: Path, step: int) -> None:
+    """Drop metric rows logged after the checkpoint we resume from (they will be redone)."""
+    rows = read_metrics(out)
+    keep = [r for r in rows if r.get("step", 0) <= step]
+    if len(keep) != len(rows):
+        (out / "metrics.jsonl").write_text("".join(json.dumps(r) + "\n" for r in keep))
+
+
+def _write_sample_picture(folder: Path, step: int, x: torch.Tensor, data: Data, meta: dict,
+                          logger: RunLogger) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"step_{step:07d}.png"
+    if meta["kind"] == "points":
+        real = data.x[: len(x)].numpy()
+        viz.save_scatter(x.float().cpu().numpy(), path, real, title=f"step {step}")
+    else:
+        viz.save_grid(x, path)
+        logger.image(step, "samples", viz.image_grid(x))
+    (folder / "latest.png").write_bytes(path.read_bytes())
