@@ -33,6 +33,8 @@ class Phase:
     ``compute(ctx)`` returns ``{"loss": scalar tensor, "<log key>": value, ...}``; the loop
     backpropagates ``loss`` into the nets of optimizer ``opt`` and steps it. The phase runs
     on steps where ``step % interval == 0``, ``repeats`` times (each on a fresh batch).
+    ``after_step(ctx)``, if given, runs right after the optimizer step, without grad (e.g.
+    WGAN weight clipping, a constraint on the weights rather than a loss).
     """
 
     name: str
@@ -40,6 +42,7 @@ class Phase:
     compute: Callable[["StepContext"], dict]
     interval: int = 1
     repeats: int = 1
+    after_step: Callable[["StepContext"], None] | None = None
 
 
 class StepContext:

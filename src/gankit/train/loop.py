@@ -237,7 +237,7 @@ def train(cfg: Config, out: str | Path, resume: bool = False, allow_config_chang
     # ---- the steps -----------------------------------------------------------------------
     from tqdm.auto import tqdm
 
-    bar = tqdm(total=lp.steps, initial=start, disable=not lp.progress, unit="step", dynamic_ncols=True,
+    bar = tqdm(total=lp.steps, initial=start, disable=None if lp.progress else True, unit="step", dynamic_ncols=True,
                file=sys.stderr, mininterval=0.5)
     sums: dict[str, float] = {}
     count, t_log = 0, time.perf_counter()
@@ -317,6 +317,9 @@ def _run_phase(ph: Phase, ctx: StepContext, nets: dict, recipe: Recipe, optimize
     opt.zero_grad(set_to_none=True)
     loss.backward()
     opt.step()
+    if ph.after_step is not None:
+        with torch.no_grad():
+            ph.after_step(ctx)
     if ph.opt == "G":
         ctx.fake_has_graph = False  # the graph to G is consumed
     for n in trained:
