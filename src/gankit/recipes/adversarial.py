@@ -53,8 +53,9 @@ class AdversarialRecipe(Recipe):
         D = ctx.nets["D"]
         real, y_real = ctx.batch["real"], ctx.batch.get("y") if self.conditional else None
         f = ctx.fake()
-        d_real = D(real, y_real)
-        d_fake = D(f["fake"].detach(), f["y"])
+        d_real = D(ctx.augment(real), y_real)
+        d_fake = D(ctx.augment(f["fake"].detach()), f["y"])
+        ctx.stats["real_sign"] = d_real.detach().float().sign().mean()  # for ADA
         loss_d, _ = self.loss_fn(d_real, d_fake)
         return {
             "loss": loss_d,
@@ -66,11 +67,11 @@ class AdversarialRecipe(Recipe):
     def g_step(self, ctx: StepContext) -> dict:
         D = ctx.nets["D"]
         f = ctx.fresh_fake_with_graph()
-        d_fake = D(f["fake"], f["y"])
+        d_fake = D(ctx.augment(f["fake"]), f["y"])
         d_real = None
         if g_needs_real(self.loss_fn):
             with torch.no_grad():
-                d_real = D(ctx.batch["real"], ctx.batch.get("y") if self.conditional else None)
+                d_real = D(ctx.augment(ctx.batch["real"]), ctx.batch.get("y") if self.conditional else None)
         _, loss_g = self.loss_fn(d_real, d_fake)
         return {"loss": loss_g}
 

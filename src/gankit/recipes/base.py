@@ -54,6 +54,11 @@ class StepContext:
         self.rng, self.device = rng, device
         self._fake: dict | None = None
         self.fake_has_graph = False
+        self.augment: Callable[[torch.Tensor], torch.Tensor] = _identity
+        """Differentiable augmentation applied to every image D sees, real and fake alike
+        (DiffAugment / ADA; identity unless the loop enables it). Recipes call
+        ``D(ctx.augment(x))`` for real and fake inputs to D."""
+        self.stats: dict = {}  # values recipes report to the loop (e.g. "ada/real_sign")
 
     def randn(self, *shape: int) -> torch.Tensor:
         """Standard normal noise from the loop's seeded stream (saved in checkpoints)."""
@@ -84,6 +89,10 @@ class StepContext:
         if self._fake is None or not self.fake_has_graph:
             self.share_fake()
         return self._fake
+
+
+def _identity(x: torch.Tensor) -> torch.Tensor:
+    return x
 
 
 def fill_kwargs(net_cfg, defaults: dict[str, Any]) -> None:
