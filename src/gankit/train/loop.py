@@ -257,6 +257,8 @@ def train(cfg: Config, out: str | Path, resume: bool = False, allow_config_chang
                     # the G phase that follows reuses it instead of running G again.
                     if (recipe.share_fake and ph.opt != "G" and r == ph.repeats - 1 and ctx._fake is None
                             and any(p.opt == "G" for p in active[i + 1:])):
+                        for n in recipe.groups["G"]:
+                            nets[n].requires_grad_(True)
                         with autocast():
                             ctx.share_fake()
                     logs.update(_run_phase(ph, ctx, nets, recipe, optimizers, autocast))

@@ -1,0 +1,20 @@
+import os
+
+import pytest
+import torch
+
+# Small, deterministic, and quiet: tests share 2 cores.
+torch.set_num_threads(max(1, min(2, os.cpu_count() or 1)))
+
+FAST = ["loop.progress=false", "loop.tensorboard=false"]
+SMALL_DCGAN = ["G.kwargs.ngf=8", "D.kwargs.ndf=8", "data.batch_size=8", "data.resolution=16"]
+
+
+@pytest.fixture
+def fast_overrides():
+    return list(FAST)
+
+
+@pytest.fixture
+def small_dcgan():
+    return FAST + SMALL_DCGAN

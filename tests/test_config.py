@@ -1,0 +1,51 @@
+import pytest
+
+from gankit.config import Config, apply_overrides
+from gankit.errors import UserError
+from gankit.presets import build_config
+
+
+def test_yaml_round_trip(tmp_path):
+    cfg = build_config(recipe="dcgan", overrides=["optim_g.lr=1e-4", "G.kwargs.ngf=32", "loop.steps=7"])
+    cfg.save(tmp_path / "c.yaml")
+    back = Config.load(tmp_path / "c.yaml")
+    assert back == cfg
+    assert back.optim_g.lr == pytest.approx(1e-4) and back.G.kwargs["ngf"] == 32 and back.loop.steps == 7
+
+
+def test_override_types_are_checked():
+    cfg = apply_overrides(Config(), ["loop.steps=12", "optim_d.betas=[0.0,0.9]", "loop.progress=false"])
+    assert cfg.loop.steps == 12 and cfg.optim_d.betas == [0.0, 0.9] and cfg.loop.progress is False
+    with pytest.raises(UserError, match="loop.steps must be an integer"):
+        apply_overrides(Config(), ["loop.steps=many"])
+    with pytest.raises(UserError, match="must be a number"):
+        apply_overrides(Config(), ["optim_g.lr=fast"])
+
+
+def test_unknown_keys_are_named_with_a_suggestion():
+    with pytest.raises(UserError, match=r"unknown key 'loop.stepz'.*'steps'"):
+        apply_overrides(Config(), ["loop.stepz=3"])
+    with pytest.raises(UserError, match="unknown key 'nope'"):
+        apply_overrides(Config(), ["nope=1"])
+    with pytest.raises(UserError, match="expected key=value"):
+        apply_overrides(Config(), ["loop.steps"])
+
+
+def test_config_file_layers_and_errors(tmp_path):
+    f = tmp_path / "run.yaml"
+    f.write_text("recipe: gan\ndata: {name: grid25}\nloop: {steps: 11}\n")
+    cfg = build_config(config_file=str(f), overrides=["loop.d_steps=2"])
+    assert (cfg.recipe, cfg.data.name, cfg.loop.steps, cfg.loop.d_steps) == ("gan", "grid25", 11, 2)
+    assert cfg.G.name == "mlp_g"  # from the recipe preset
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("loop: {stepz: 3}\n")
+    with pytest.raises(UserError, match="unknown key 'loop.stepz'"):
+        build_config(config_file=str(bad))
+    with pytest.raises(UserError, match="no such config file"):
+        build_config(config_file=str(tmp_path / "missing.yaml"))
+
+
+def test_one_flag_data_picks_recommended_recipe():
+    assert build_config(data="grid25").recipe == "gan"
+    assert build_config(data="digits").recipe == "dcgan"
+    assert build_config().recipe == "dcgan" and build_config().data.name == "digits"

@@ -1,0 +1,95 @@
+import json
+
+import pytest
+import torch
+from safetensors.torch import load_file
+
+import gankit
+from gankit.errors import UserError
+from gankit.presets import build_config
+from gankit.train import train
+
+FAST = ["loop.progress=false", "loop.tensorboard=false"]
+SMALL = FAST + ["G.kwargs.ngf=8", "D.kwargs.ndf=8", "data.batch_size=8", "data.resolution=16"]
+
+
+@pytest.mark.parametrize("recipe,data,extra", [
+    ("gan", "ring8", ["G.kwargs.hidden=32", "D.kwargs.hidden=32", "data.batch_size=32"]),
+    ("gan", "grid25", ["loss.name=minimax", "loop.d_steps=2", "G.kwargs.hidden=32", "D.kwargs.hidden=32"]),
+    ("dcgan", "digits", SMALL[2:]),
+    ("cgan", "digits", SMALL[2:]),
+])
+def test_classic_recipes_run_with_finite_losses(tmp_path, recipe, data, extra):
+    cfg = build_config(recipe=recipe, data=data, steps=4, overrides=FAST + extra + ["loop.log_every=2"])
+    train(cfg, tmp_path / "run")
+    rows = [json.loads(line) for line in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in rows] == [2, 4]
+    for r in rows:
+        assert all(torch.isfinite(torch.tensor(v)) for k, v in r.items() if k.startswith("loss/"))
+        assert {"loss/D", "loss/G", "D/real_score"} <= set(r)
+    run = tmp_path / "run"
+    assert (run / "config.yaml").is_file() and (run / "samples" / "latest.png").is_file()
+    ck = run / "checkpoints" / "step_0000004"
+    assert (ck / "G" / "config.json").is_file() and (ck / "G" / "model.safetensors").is_file()
+    assert (run / "checkpoints" / "latest").read_text().strip() == "step_0000004"
+
+
+def _weights(run):
+    ck = gankit.checkpoint.find_checkpoint(run)
+    return {n: load_file(str(ck / n / "model.safetensors")) for n in ("G", "D", "G_ema")}
+
+
+def test_resume_is_bit_exact(tmp_path):
+    over = SMALL + ["loop.ema=0.9", "loop.checkpoint_every=3", "loop.d_steps=2"]
+    full = build_config(recipe="cgan", steps=6, overrides=over)
+    train(full, tmp_path / "full")
+    train(build_config(recipe="cgan", steps=3, overrides=over), tmp_path / "half")
+    train(build_config(recipe="cgan", steps=6, overrides=over), tmp_path / "half", resume=True)
+    a, b = _weights(tmp_path / "full"), _weights(tmp_path / "half")
+    for net in a:
+        for k in a[net]:
+            assert torch.equal(a[net][k], b[net][k]), (net, k)
+    state = json.loads((tmp_path / "half" / "checkpoints" / "step_0000006" / "state.json").read_text())
+    assert state["step"] == 6
+
+
+def test_resume_refuses_changed_config_and_missing_run(tmp_path):
+    train(build_config(recipe="dcgan", steps=2, overrides=SMALL), tmp_path / "r")
+    with pytest.raises(UserError, match="config differs.*optim_g.lr"):
+        train(build_config(recipe="dcgan", steps=4, overrides=SMALL + ["optim_g.lr=1e-3"]), tmp_path / "r",
+              resume=True)
+    with pytest.raises(UserError, match="no run to resume"):
+        train(build_config(recipe="dcgan", steps=4, overrides=SMALL), tmp_path / "none", resume=True)
+    with pytest.raises(UserError, match="already holds a run"):
+        train(build_config(recipe="dcgan", steps=4, overrides=SMALL), tmp_path / "r")
+
+
+def test_shared_fake_matches_fresh_forward(tmp_path):
+    """The G step reuses the fake from the D step: G runs once per step (not twice)."""
+    cfg = build_config(recipe="dcgan", steps=3, overrides=SMALL)
+    from gankit.nets.dcgan import DCGANGenerator
+
+    calls = {"n": 0}
+    orig = DCGANGenerator.forward
+
+    def counting(self, z, y=None):
+        if self.training:
+            calls["n"] += 1
+        return orig(self, z, y)
+
+    DCGANGenerator.forward = counting
+    try:
+        train(cfg, tmp_path / "r")
+    finally:
+        DCGANGenerator.forward = orig
+    assert calls["n"] == 3
+
+
+def test_checkpoint_alone_samples(tmp_path):
+    train(build_config(recipe="cgan", steps=2, overrides=SMALL), tmp_path / "r")
+    ck = gankit.checkpoint.find_checkpoint(tmp_path / "r")
+    model = gankit.load(ck)
+    assert model.step == 2 and model.meta["kind"] == "images"
+    x = model.sample(10, seed=3)
+    assert x.shape == (10, 1, 16, 16) and x.abs().max() <= 1
+    assert torch.equal(x, model.sample(10, seed=3))
