@@ -48,7 +48,9 @@ def write_samples(model: Model, n: int, out: str | Path, seed: int = 0, class_: 
     if model.meta["kind"] == "points":
         arr = x.numpy().reshape(len(x), -1)
         np.save(out / "samples.npy", arr)
-        viz.save_scatter(arr, out / "scatter.png", title=f"{n} samples, {model.config.recipe} step {model.step}")
+        means = model.meta.get("info", {}).get("means")
+        viz.save_scatter(arr, out / "scatter.png", title=f"{n} samples, {model.config.recipe} step {model.step}",
+                         means=None if means is None else np.asarray(means))
         return {"samples": out / "samples.npy", "plot": out / "scatter.png"}
     imgs = viz.to_uint8_images(x)
     for i, im in enumerate(imgs):

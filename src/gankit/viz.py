@@ -20,7 +20,7 @@ def image_grid(x: torch.Tensor, nrow: int | None = None, pad: int = 2) -> np.nda
     n, h, w, c = imgs.shape
     nrow = nrow or max(1, int(math.ceil(math.sqrt(n))))
     rows = int(math.ceil(n / nrow))
-    grid = np.zeros((rows * (h + pad) + pad, nrow * (w + pad) + pad, c), np.uint8)
+    grid = np.full((rows * (h + pad) + pad, nrow * (w + pad) + pad, c), 96, np.uint8)  # grey gutters
     for i in range(n):
         r, col = divmod(i, nrow)
         grid[pad + r * (h + pad): pad + r * (h + pad) + h, pad + col * (w + pad): pad + col * (w + pad) + w] = imgs[i]
@@ -50,8 +50,9 @@ def save_grid(x: torch.Tensor, path: str | Path, nrow: int | None = None, pnginf
     save_image(grid, path, scale=min(scale, 4), pnginfo=pnginfo)
 
 
-def save_scatter(fake: np.ndarray, path: str | Path, real: np.ndarray | None = None, title: str = "") -> None:
-    """Scatter plot of generated 2D points (blue) over real ones (grey)."""
+def save_scatter(fake: np.ndarray, path: str | Path, real: np.ndarray | None = None, title: str = "",
+                 means: np.ndarray | None = None) -> None:
+    """Scatter plot of generated 2D points (blue) over real ones (grey) and mode centres (red)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -61,6 +62,8 @@ def save_scatter(fake: np.ndarray, path: str | Path, real: np.ndarray | None = N
     if real is not None:
         ax.scatter(real[:, 0], real[:, 1], s=2, c="0.7", label="real")
     ax.scatter(fake[:, 0], fake[:, 1], s=2, c="tab:blue", alpha=0.6, label="generated")
+    if means is not None:
+        ax.scatter(means[:, 0], means[:, 1], s=30, c="tab:red", marker="x", label="true modes")
     ax.set_aspect("equal", adjustable="datalim")
     ax.legend(loc="upper right", markerscale=4, fontsize=8)
     if title:

@@ -6,7 +6,7 @@ from pathlib import Path
 from ..config import DataConfig
 from ..errors import UserError
 from ..registry import DATASETS, check_kwargs
-from . import digits, toy2d  # noqa: F401  (registers built-ins)
+from . import digits, faces, photos, scenes, toy2d  # noqa: F401  (registers built-ins)
 from .base import Data, DatasetSpec, convert_channels, register_dataset
 
 __all__ = ["Data", "DatasetSpec", "load_data", "register_dataset", "dataset_spec"]

@@ -3,7 +3,8 @@
 Every dataset, built-in or user, becomes a :class:`Data`: examples held in memory
 (images as uint8 NCHW, points as float32 [N, D]) with optional integer labels. Batches are
 a pure function of ``(index, seed, rank, world)``: no iterator state, so resume and DDP
-sharding are exact by construction.
+sharding are exact by construction. That includes the one per-batch transform, the random
+horizontal flip (``Data.flip``), whose coin tosses are seeded by ``(seed, index, rank)``.
 """
 from __future__ import annotations
 
@@ -31,6 +32,11 @@ class Data:
         y: int64 labels [N], or None.
         class_names: a name per class (``len == num_classes``); empty when unlabelled.
         info: anything a metric may need (e.g. the mixture means of a 2D dataset).
+        seg: optional per-pixel semantic label maps, uint8 [N, 1, H, W] aligned with ``x``
+            (class ids index ``info["seg_classes"]``); e.g. the ``scenes`` datasets.
+        captions: optional one caption per example (``len == N``), e.g. ``scenes``.
+        flip: randomly mirror images left-right in :meth:`batch` (a data augmentation;
+            paired inputs, targets and label maps flip together).
     """
 
     name: str
@@ -40,6 +46,9 @@ class Data:
     class_names: list[str] = field(default_factory=list)
     info: dict[str, Any] = field(default_factory=dict)
     a: torch.Tensor | None = None
+    seg: torch.Tensor | None = None
+    captions: list[str] | None = None
+    flip: bool = False
 
     def __post_init__(self):
         assert self.kind in KINDS, self.kind
@@ -51,6 +60,11 @@ class Data:
             assert len(self.a) == len(self.x)
         if self.y is not None:
             assert len(self.y) == len(self.x)
+        if self.seg is not None:
+            assert self.seg.dtype == torch.uint8 and self.seg.dim() == 4 and len(self.seg) == len(self.x)
+            assert self.seg.shape[-2:] == self.x.shape[-2:], (self.seg.shape, self.x.shape)
+        if self.captions is not None:
+            assert len(self.captions) == len(self.x)
 
     def __len__(self) -> int:
         return len(self.x)
@@ -71,10 +85,16 @@ class Data:
         return x.float()
 
     def subset(self, idx: torch.Tensor) -> "Data":
-        """The examples at ``idx`` (for paired data the inputs too; unpaired A is kept whole)."""
+        """The examples at ``idx`` (for paired data the inputs too; unpaired A is kept whole).
+
+        Label maps and captions follow their examples; ``flip`` is kept.
+        """
+        idx = torch.as_tensor(idx, dtype=torch.long)
         a = self.a[idx] if self.kind == "paired" else self.a
+        seg = None if self.seg is None else self.seg[idx]
+        captions = None if self.captions is None else [self.captions[i] for i in idx.tolist()]
         return Data(self.name, self.kind, self.x[idx], None if self.y is None else self.y[idx],
-                    list(self.class_names), dict(self.info), a)
+                    list(self.class_names), dict(self.info), a, seg, captions, self.flip)
 
     # ------------------------------------------------------------- batching
     def indices(self, index: int, batch_size: int, seed: int, rank: int = 0, world: int = 1):
@@ -114,27 +134,58 @@ class Data:
         ``{"real": float [-1, 1], "y": labels?}``; paired and unpaired data add
         ``"A"`` (inputs / domain A) and ``"B"`` (targets / domain B, the same as ``real``).
         Unpaired A examples come from their own seeded stream, independent of B's.
+        Data with label maps adds ``"seg"`` (int64 [N, H, W] class ids); data with captions
+        adds ``"caption"`` (int64 [N]: the examples' indices into ``Data.captions``; tensors
+        only, because the loop moves every batch value to the device).
+        With ``flip`` each example is mirrored with probability 1/2, decided by a generator
+        seeded from ``(seed, index, rank)``, so a resumed run sees the same flips.
         """
         idx = self.indices(index, batch_size, seed, rank, world)
-        out = {"real": self.to_float(self.x[idx])}
+        x = self.x[idx]
+        flips = self._flips(len(idx), index, seed, rank, 0) if self.flip and self.kind != "points" else None
+        out = {"real": self.to_float(_flip(x, flips))}
         if self.y is not None:
             out["y"] = self.y[idx]
+        if self.seg is not None:
+            out["seg"] = _flip(self.seg[idx], flips)[:, 0].long()
+        if self.captions is not None:
+            out["caption"] = idx.clone()
         if self.kind == "paired":
-            out["A"], out["B"] = self.to_float(self.a[idx]), out["real"]
+            out["A"], out["B"] = self.to_float(_flip(self.a[idx], flips)), out["real"]
         elif self.kind == "unpaired":
             a_view = Data(self.name, "images", self.a)
-            out["A"] = self.to_float(self.a[a_view.indices(index, batch_size, seed + 7919, rank, world)])
+            a = self.a[a_view.indices(index, batch_size, seed + 7919, rank, world)]
+            a_flips = self._flips(len(a), index, seed, rank, 1) if self.flip else None
+            out["A"] = self.to_float(_flip(a, a_flips))  # independent coins: the domains are unpaired
             out["B"] = out["real"]
         return out
 
+    @staticmethod
+    def _flips(n: int, index: int, seed: int, rank: int, stream: int) -> torch.Tensor:
+        """n coin tosses (bool [n]) that depend only on (seed, batch index, rank, stream)."""
+        key = ((seed * 1_000_003 + index) * 8191 + rank * 131 + stream + 0x5EED) % (2**63)
+        return torch.rand(n, generator=torch.Generator().manual_seed(key)) < 0.5
+
     def describe(self) -> dict:
-        return {
+        """Name, kind, size, example shape, number of classes (+ input shape for paired/unpaired)."""
+        d = {
             "name": self.name,
             "kind": self.kind,
             "size": len(self),
             "shape": list(self.shape),
             "classes": self.num_classes,
         }
+        if self.a is not None:
+            d["a_shape"] = list(self.a.shape[1:])
+            d["a_size"] = len(self.a)
+        return d
+
+
+def _flip(x: torch.Tensor, flips: torch.Tensor | None) -> torch.Tensor:
+    """Mirror the images [N, C, H, W] whose ``flips`` entry is True (left-right)."""
+    if flips is None or not bool(flips.any()):
+        return x
+    return torch.where(flips.view(-1, 1, 1, 1), x.flip(-1), x)
 
 
 @dataclass

@@ -44,3 +44,38 @@ def digits(resolution: int = 32, split: str = "train") -> Data:
     idx = digits_split(split)
     return Data("digits", "images", x[idx], y[idx], [str(i) for i in range(10)],
                 {"source": "sklearn.datasets.load_digits"})
+
+
+# -------------------------------------------------------------------------- stacked digits
+_STACKED_SEED = {"train": 0, "test": 1}
+
+
+@register_dataset("stacked-digits", "Stacked-MNIST protocol on the sklearn digits: 3 random digits as "
+                  "R,G,B channels -> 1,000 equally likely modes (label 100*d0+10*d1+d2)", "dcgan")
+def stacked_digits(resolution: int = 32, split: str = "train", n: int = 0, seed: int = 0) -> Data:
+    """Three independently drawn digits stacked as the channels of one image.
+
+    The Stacked-MNIST mode-collapse benchmark (Metz et al. 2017, Unrolled GANs; Srivastava et
+    al. 2017, VEEGAN; Lin et al. 2018, PacGAN) built on the sklearn 8x8 digits: each channel
+    is a digit image drawn uniformly from the same split of :func:`digits_uint8`, so the data
+    has 10^3 = 1,000 equally likely modes. Label = ``100*d0 + 10*d1 + d2`` (d0 in channel 0),
+    class names the triples ``"000"`` .. ``"999"``; a digit classifier applied per channel
+    recovers a sample's mode, which is how the papers count modes and KL to uniform.
+
+    ``n`` examples (default 25,600 for train, as in VEEGAN's evaluation sample size, and 10,000
+    for test) are drawn from a generator seeded by ``(seed, split)``; train images use only train
+    digits and test images only test digits.
+    """
+    if split not in _STACKED_SEED:
+        raise ValueError(f"unknown split {split!r}")
+    n = n or (25_600 if split == "train" else 10_000)
+    x1, y1 = digits_uint8(resolution)
+    pool = digits_split(split)  # indices of this split's digits
+    g = torch.Generator().manual_seed(seed * 1009 + 31 + _STACKED_SEED[split])
+    pick = pool[torch.randint(len(pool), (n, 3), generator=g)]  # [n, 3] digit indices
+    x = x1[pick.flatten(), 0].view(n, 3, resolution, resolution)  # channel c = digit pick[:, c]
+    d = y1[pick]  # [n, 3] the digits
+    y = d[:, 0] * 100 + d[:, 1] * 10 + d[:, 2]
+    return Data("stacked-digits", "images", x, y, [f"{i:03d}" for i in range(1000)],
+                {"source": "sklearn.datasets.load_digits, stacked (Stacked-MNIST protocol)",
+                 "modes": 1000, "channel_digits": True})

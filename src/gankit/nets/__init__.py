@@ -1,2 +1,2 @@
 """Network architectures, registered by name (``gankit.registry.NETS``)."""
-from . import dcgan, mlp  # noqa: F401  (registers built-ins)
+from . import dcgan, layers, mlp, resnet  # noqa: F401  (registers built-ins)

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -36,7 +37,7 @@ from .log import RunLogger, read_metrics
 RESUME_MUTABLE = ("loop.steps", "loop.progress", "loop.tensorboard", "loop.log_every",
                   "loop.sample_every", "loop.checkpoint_every", "loop.keep_checkpoints",
                   "loop.threads", "loop.eval_every", "loop.eval_n")
-PRECISIONS = ("fp32", "bf16")
+PRECISIONS = ("auto", "fp32", "bf16")
 
 
 @dataclass
@@ -70,6 +71,24 @@ def pick_device(name: str) -> torch.device:
     if dev.type == "cuda" and not torch.cuda.is_available():
         raise UserError(f"loop.device={name}: CUDA is not available on this machine")
     return dev
+
+
+def cpu_has_fast_bf16() -> bool:
+    """True on CPUs with native bf16 math (AVX512-BF16 or AMX), where bf16 autocast pays."""
+    try:
+        flags = open("/proc/cpuinfo").read()
+    except OSError:
+        return False
+    return " avx512_bf16" in flags or " amx_bf16" in flags
+
+
+def resolve_precision(precision: str, device: torch.device) -> str:
+    """``auto`` -> ``bf16`` where the device runs it natively, else ``fp32``."""
+    if precision != "auto":
+        return precision
+    if device.type == "cuda":
+        return "bf16" if torch.cuda.is_bf16_supported() else "fp32"
+    return "bf16" if device.type == "cpu" and cpu_has_fast_bf16() else "fp32"
 
 
 def make_optimizer(params, ocfg, what: str) -> torch.optim.Optimizer:
@@ -195,6 +214,9 @@ def train(cfg: Config, out: str | Path, resume: bool = False, allow_config_chang
     torch.manual_seed(lp.seed)  # network initialisation is seeded
     recipe = recipe_cls(cfg, meta)
     nets = {k: v.to(device) for k, v in recipe.build_nets().items()}
+    memory_format = torch.channels_last if lp.channels_last and data.kind != "points" else torch.contiguous_format
+    for net in nets.values():
+        net.to(memory_format=memory_format)
     net_cfgs = dict(recipe.net_configs())
     if lp.ema > 0:
         nets["G_ema"] = copy.deepcopy(nets["G"]).eval().requires_grad_(False)
@@ -216,7 +238,8 @@ def train(cfg: Config, out: str | Path, resume: bool = False, allow_config_chang
 
     phases = recipe.phases()
     logger = RunLogger(out, tensorboard=lp.tensorboard)
-    autocast = (lambda: torch.autocast(device.type, dtype=torch.bfloat16)) if lp.precision == "bf16" \
+    precision = resolve_precision(lp.precision, device)
+    autocast = (lambda: torch.autocast(device.type, dtype=torch.bfloat16)) if precision == "bf16" \
         else contextlib.nullcontext
     grid_seed = lp.seed + 12345  # fixed noise: grids are comparable across steps
 
@@ -249,7 +272,7 @@ def train(cfg: Config, out: str | Path, resume: bool = False, allow_config_chang
             for i, ph in enumerate(active):
                 for r in range(ph.repeats):
                     if ctx is None or r > 0:  # a step's first phase and every extra repeat: new batch
-                        batch = {k: v.to(device, non_blocking=True) for k, v in
+                        batch = {k: _to_device(v, device, memory_format) for k, v in
                                  data.batch(batch_counter, cfg.data.batch_size, lp.seed).items()}
                         batch_counter += 1
                         ctx = StepContext(recipe, nets, batch, step, rng, device)
@@ -302,6 +325,11 @@ def train(cfg: Config, out: str | Path, resume: bool = False, allow_config_chang
         last_ckpt = save(start)
     logger.close()
     return last_ckpt
+
+
+def _to_device(v: torch.Tensor, device: torch.device, memory_format) -> torch.Tensor:
+    v = v.to(device, non_blocking=True)
+    return v.contiguous(memory_format=memory_format) if v.dim() == 4 else v
 
 
 def _run_phase(ph: Phase, ctx: StepContext, nets: dict, recipe: Recipe, optimizers: dict, autocast) -> dict:
@@ -372,7 +400,9 @@ def _write_sample_picture(folder: Path, step: int, x: torch.Tensor, data: Data, 
     path = folder / f"step_{step:07d}.png"
     if meta["kind"] == "points":
         real = data.x[: len(x)].numpy()
-        viz.save_scatter(x.float().cpu().numpy(), path, real, title=f"step {step}")
+        means = meta.get("info", {}).get("means")
+        viz.save_scatter(x.float().cpu().numpy(), path, real, title=f"step {step}",
+                         means=None if means is None else np.asarray(means))
     else:
         viz.save_grid(x, path)
         logger.image(step, "samples", viz.image_grid(x))
