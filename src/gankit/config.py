@@ -63,6 +63,18 @@ class LossConfig:
 
 
 @dataclass
+class AugmentConfig:
+    """Augmentation of everything D sees (real and fake): DiffAugment or ADA."""
+
+    name: str = ""  # "" (none) | diffaugment | ada | ada-fixed
+    policy: str = "color,translation,cutout"  # DiffAugment transforms
+    p: float = 0.0  # ADA: initial (ada) or fixed (ada-fixed) probability
+    ada_target: float = 0.6  # ADA: target for r_t = E[sign(D(real))]
+    ada_interval: int = 4  # ADA: adjust p every N D steps
+    ada_kimg: float = 100.0  # ADA: thousands of images for p to go from 0 to 1
+
+
+@dataclass
 class LoopConfig:
     steps: int = 2000  # generator steps
     d_steps: int = 1  # discriminator steps per generator step (k in Goodfellow et al. 2014)
@@ -96,6 +108,7 @@ class Config:
     optim_g: OptimConfig = field(default_factory=OptimConfig)
     optim_d: OptimConfig = field(default_factory=OptimConfig)
     loss: LossConfig = field(default_factory=LossConfig)
+    augment: AugmentConfig = field(default_factory=AugmentConfig)
     loop: LoopConfig = field(default_factory=LoopConfig)
     options: dict[str, Any] = field(default_factory=dict)  # recipe-specific options
 

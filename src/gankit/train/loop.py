@@ -26,6 +26,7 @@ from torch import nn
 from .. import checkpoint as ckpt_io
 from ..config import Config
 from ..data import Data, load_data
+from ..data.augment import build_augment
 from ..errors import UserError
 from ..recipes.base import Phase, Recipe, StepContext
 from ..registry import RECIPES
@@ -196,6 +197,9 @@ def train(cfg: Config, out: str | Path, resume: bool = False, allow_config_chang
     meta = data_meta(data)
     recipe_cls = RECIPES.get(cfg.recipe)
     cfg = recipe_cls.resolve(copy.deepcopy(cfg), meta)
+    augment = build_augment(cfg.augment)
+    if augment is not None and data.kind == "points":
+        raise UserError(f"augment.name={cfg.augment.name}: augmentation is for images, not 2D points")
 
     # ---- run directory: new, or resumed ----------------------------------------------
     ckpt = None
@@ -236,7 +240,14 @@ def train(cfg: Config, out: str | Path, resume: bool = False, allow_config_chang
         _truncate_metrics(out, start)
         print(f"gankit: resumed {out} from step {start}", file=sys.stderr)
 
+    if ckpt is not None and augment is not None:
+        augment.load_state(state.get("augment", {}))
+
     phases = recipe.phases()
+    if lp.eval_every > 0:  # in-training metrics (and checkpoints/best), see gankit.metrics.training
+        from ..metrics.training import make_eval_hook
+
+        hooks = [*hooks, make_eval_hook(cfg)]
     logger = RunLogger(out, tensorboard=lp.tensorboard)
     precision = resolve_precision(lp.precision, device)
     autocast = (lambda: torch.autocast(device.type, dtype=torch.bfloat16)) if precision == "bf16" \
@@ -253,7 +264,7 @@ def train(cfg: Config, out: str | Path, resume: bool = False, allow_config_chang
 
     def save(step: int) -> Path:
         state = {"batches": batch_counter, "rng": {"z": rng.get_state(), "torch": torch.get_rng_state()},
-                 "time": time.time()}
+                 "time": time.time(), "augment": augment.state() if augment is not None else {}}
         return ckpt_io.save_checkpoint(out, step, cfg, meta, nets, net_cfgs, optimizers, state,
                                        keep=lp.keep_checkpoints)
 
@@ -276,6 +287,8 @@ def train(cfg: Config, out: str | Path, resume: bool = False, allow_config_chang
                                  data.batch(batch_counter, cfg.data.batch_size, lp.seed).items()}
                         batch_counter += 1
                         ctx = StepContext(recipe, nets, batch, step, rng, device)
+                        if augment is not None:
+                            ctx.augment = augment
                     # The last D repeat computes the fake batch once, with the graph to G, so
                     # the G phase that follows reuses it instead of running G again.
                     if (recipe.share_fake and ph.opt != "G" and r == ph.repeats - 1 and ctx._fake is None
@@ -285,6 +298,10 @@ def train(cfg: Config, out: str | Path, resume: bool = False, allow_config_chang
                         with autocast():
                             ctx.share_fake()
                     logs.update(_run_phase(ph, ctx, nets, recipe, optimizers, autocast))
+                    if augment is not None and ph.opt == "D" and "real_sign" in ctx.stats:
+                        augment.observe(float(ctx.stats.pop("real_sign")), cfg.data.batch_size)
+            if augment is not None:
+                logs.update(augment.logs())
             if lp.ema > 0 and any(p.opt == "G" for p in active):
                 beta = lp.ema if step >= lp.ema_start else 0.0
                 ema_update(nets["G_ema"], nets["G"], beta)

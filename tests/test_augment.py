@@ -1,0 +1,68 @@
+import pytest
+import torch
+
+from gankit.config import AugmentConfig
+from gankit.data.augment import ADA, DiffAugment, _cutout, _translation, build_augment
+from gankit.errors import UserError
+from gankit.presets import build_config
+from gankit.train import train
+
+SMALL = ["loop.progress=false", "loop.tensorboard=false", "G.kwargs.ngf=8", "D.kwargs.ndf=8",
+         "data.batch_size=8", "data.resolution=16"]
+
+
+def test_diffaugment_is_differentiable_and_random():
+    torch.manual_seed(0)
+    x = torch.rand(4, 3, 16, 16, requires_grad=True)
+    y = DiffAugment()(x)
+    assert y.shape == x.shape
+    y.sum().backward()
+    assert x.grad is not None and x.grad.abs().sum() > 0
+    assert not torch.equal(DiffAugment()(x.detach()), DiffAugment()(x.detach()))
+
+
+def test_translation_shifts_and_cutout_blanks_a_square():
+    torch.manual_seed(1)
+    x = torch.ones(64, 1, 16, 16)
+    t = _translation(x)
+    # every translated image keeps a block of ones and, when shifted, a zero border
+    assert ((t == 0) | (t == 1)).all() and t.sum() < x.sum()
+    c = _cutout(x)
+    zeros = (c == 0).flatten(1).sum(1)
+    assert zeros.max() <= 64 and zeros.min() >= 16  # an 8x8 square, possibly clipped at the border
+
+
+def test_ada_p_follows_overfitting_heuristic():
+    ada = ADA(target=0.6, interval=2, kimg=1.0)
+    assert ada.p == 0 and torch.equal(ada(torch.ones(2, 1, 8, 8)), torch.ones(2, 1, 8, 8))
+    for _ in range(4):
+        ada.observe(1.0, 100)  # D is sure about every real: overfitting -> more augmentation
+    assert ada.p == pytest.approx(0.4)
+    for _ in range(2):
+        ada.observe(0.0, 100)
+    assert ada.p == pytest.approx(0.2)
+    ada.p = 1.0
+    x = torch.rand(8, 3, 16, 16, requires_grad=True)
+    y = ada(x)
+    y.sum().backward()
+    assert y.shape == x.shape and not torch.allclose(y, x) and x.grad.abs().sum() > 0
+
+
+def test_unknown_augmentation_and_policy_are_user_errors():
+    with pytest.raises(UserError, match="unknown augmentation"):
+        build_augment(AugmentConfig(name="mixup"))
+    with pytest.raises(UserError, match="unknown DiffAugment policy"):
+        build_augment(AugmentConfig(name="diffaugment", policy="color,blur"))
+
+
+@pytest.mark.parametrize("name", ["diffaugment", "ada"])
+def test_training_with_augmentation_resumes_exactly(tmp_path, name):
+    over = SMALL + [f"augment.name={name}", "augment.p=0.5", "augment.ada_kimg=0.01", "augment.ada_interval=1"]
+    train(build_config(recipe="dcgan", steps=4, overrides=over), tmp_path / "full")
+    train(build_config(recipe="dcgan", steps=2, overrides=over), tmp_path / "half")
+    train(build_config(recipe="dcgan", steps=4, overrides=over), tmp_path / "half", resume=True)
+    from gankit import load
+
+    a, b = load(tmp_path / "full"), load(tmp_path / "half")
+    for k, v in a.nets["D"].state_dict().items():
+        assert torch.equal(v, b.nets["D"].state_dict()[k]), k
