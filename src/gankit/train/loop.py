@@ -31,6 +31,7 @@ from ..errors import UserError
 from ..recipes.base import Phase, Recipe, StepContext
 from ..registry import RECIPES
 from .. import viz
+from . import dist
 from .log import RunLogger, read_metrics
 
 # Config keys that may change on --resume without --allow-config-change: they do not change
@@ -177,20 +178,28 @@ class _StopFlag:
             signal.signal(sig, old)
 
 
+def step_seed(seed: int, rank: int, step: int, stream: int) -> int:
+    """A seed for one (rank, step, stream): randomness is a pure function of the step, so a
+    resumed run, and every rank of a DDP run, needs no saved generator state."""
+    return (((seed * 1_000_003 + stream) * 1_000_033 + rank) * 1_000_037 + step) % (2**63)
+
+
 def train(cfg: Config, out: str | Path, resume: bool = False, allow_config_change: bool = False,
           hooks: list[Callable[[TrainState], dict | None]] = ()) -> Path:
     """Train ``cfg`` into run directory ``out``; returns the final checkpoint's path.
 
     With ``resume`` the newest checkpoint in ``out`` is loaded (weights, optimizer moments,
-    step, RNG streams) and training continues to ``cfg.loop.steps``; the result is identical
-    to an uninterrupted run on CPU.
+    step, augmentation state) and training continues to ``cfg.loop.steps``; the result is
+    identical to an uninterrupted run on CPU. Under ``torchrun`` each process is one rank of
+    a data-parallel run (see ``gankit.train.dist``).
     """
     out = Path(out)
     check_loop(cfg)
     lp = cfg.loop
     if lp.threads:
         torch.set_num_threads(lp.threads)
-    device = pick_device(lp.device)
+    dinfo, device = dist.setup(pick_device(lp.device))
+    main = dinfo.main
 
     # ---- data and the resolved config ---------------------------------------------------
     data = load_data(cfg.data)
@@ -207,14 +216,15 @@ def train(cfg: Config, out: str | Path, resume: bool = False, allow_config_chang
         ckpt = _resume_checkpoint(out, cfg, allow_config_change)
     elif (out / "checkpoints").is_dir() and any((out / "checkpoints").glob("step_*")):
         raise UserError(f"--out {out}: already holds a run; add --resume to continue it, or pick another --out")
-    out.mkdir(parents=True, exist_ok=True)
-    cfg.save(out / "config.yaml")
-    (out / "data.json").write_text(json.dumps(meta, indent=1))
-    skipped = data.info.get("skipped") or []
-    if skipped:
-        print(f"gankit: skipped {len(skipped)} unreadable file(s) in {cfg.data.name}", file=sys.stderr)
+    if main:
+        out.mkdir(parents=True, exist_ok=True)
+        cfg.save(out / "config.yaml")
+        (out / "data.json").write_text(json.dumps(meta, indent=1))
+        skipped = data.info.get("skipped") or []
+        if skipped:
+            print(f"gankit: skipped {len(skipped)} unreadable file(s) in {cfg.data.name}", file=sys.stderr)
 
-    # ---- nets, optimizers, RNG ------------------------------------------------------------
+    # ---- nets, optimizers, state ----------------------------------------------------------
     torch.manual_seed(lp.seed)  # network initialisation is seeded
     recipe = recipe_cls(cfg, meta)
     nets = {k: v.to(device) for k, v in recipe.build_nets().items()}
@@ -230,31 +240,33 @@ def train(cfg: Config, out: str | Path, resume: bool = False, allow_config_chang
                               cfg.optim_g if group == "G" else cfg.optim_d, f"optim_{group.lower()}")
         for group, names in recipe.groups.items()
     }
-    rng = torch.Generator().manual_seed(lp.seed + 1)  # noise stream (z, labels) of the loop
     start, batch_counter = 0, 0
     if ckpt is not None:
         state = ckpt_io.load_training_state(ckpt, nets, optimizers)
         start, batch_counter = int(state["step"]), int(state.get("batches", 0))
-        rng.set_state(state["rng"]["z"])
-        torch.set_rng_state(state["rng"]["torch"])
-        _truncate_metrics(out, start)
-        print(f"gankit: resumed {out} from step {start}", file=sys.stderr)
-
-    if ckpt is not None and augment is not None:
-        augment.load_state(state.get("augment", {}))
+        if augment is not None:
+            augment.load_state(state.get("augment", {}))
+        if main:
+            _truncate_metrics(out, start)
+            print(f"gankit: resumed {out} from step {start}", file=sys.stderr)
+    dist.broadcast_nets(nets, dinfo)
+    rng = torch.Generator()  # the loop's noise stream (z, labels); reseeded every step
 
     phases = recipe.phases()
     if lp.eval_every > 0:  # in-training metrics (and checkpoints/best), see gankit.metrics.training
         from ..metrics.training import make_eval_hook
 
         hooks = [*hooks, make_eval_hook(cfg)]
-    logger = RunLogger(out, tensorboard=lp.tensorboard)
+    logger = RunLogger(out, tensorboard=lp.tensorboard, enabled=main)
     precision = resolve_precision(lp.precision, device)
     autocast = (lambda: torch.autocast(device.type, dtype=torch.bfloat16)) if precision == "bf16" \
         else contextlib.nullcontext
     grid_seed = lp.seed + 12345  # fixed noise: grids are comparable across steps
+    global_batch = cfg.data.batch_size * dinfo.world
 
     def write_samples(step: int) -> None:
+        if not main:
+            return
         G = nets.get("G_ema", nets[recipe.sample_net])
         was_training = G.training
         G.eval()
@@ -263,28 +275,34 @@ def train(cfg: Config, out: str | Path, resume: bool = False, allow_config_chang
         _write_sample_picture(out / "samples", step, x, data, meta, logger)
 
     def save(step: int) -> Path:
-        state = {"batches": batch_counter, "rng": {"z": rng.get_state(), "torch": torch.get_rng_state()},
-                 "time": time.time(), "augment": augment.state() if augment is not None else {}}
-        return ckpt_io.save_checkpoint(out, step, cfg, meta, nets, net_cfgs, optimizers, state,
-                                       keep=lp.keep_checkpoints)
+        if main:
+            state = {"batches": batch_counter, "time": time.time(),
+                     "augment": augment.state() if augment is not None else {}}
+            ckpt_io.save_checkpoint(out, step, cfg, meta, nets, net_cfgs, optimizers, state,
+                                    keep=lp.keep_checkpoints)
+        dist.barrier(dinfo)
+        return out / "checkpoints" / ckpt_io.step_dir_name(step)
 
     # ---- the steps -----------------------------------------------------------------------
     from tqdm.auto import tqdm
 
-    bar = tqdm(total=lp.steps, initial=start, disable=None if lp.progress else True, unit="step", dynamic_ncols=True,
-               file=sys.stderr, mininterval=0.5)
-    sums: dict[str, float] = {}
+    bar = tqdm(total=lp.steps, initial=start, disable=None if (lp.progress and main) else True, unit="step",
+               dynamic_ncols=True, file=sys.stderr, mininterval=0.5)
+    sums: dict[str, torch.Tensor | float] = {}
     count, t_log = 0, time.perf_counter()
     last_ckpt = ckpt
     with _StopFlag() as flag:
         for step in range(start, lp.steps):
+            rng.manual_seed(step_seed(lp.seed, dinfo.rank, step, 1))
+            torch.manual_seed(step_seed(lp.seed, dinfo.rank, step, 2))  # augmentation, dropout
             ctx, logs = None, {}
             active = [ph for ph in phases if step % ph.interval == 0]
             for i, ph in enumerate(active):
                 for r in range(ph.repeats):
                     if ctx is None or r > 0:  # a step's first phase and every extra repeat: new batch
                         batch = {k: _to_device(v, device, memory_format) for k, v in
-                                 data.batch(batch_counter, cfg.data.batch_size, lp.seed).items()}
+                                 data.batch(batch_counter, cfg.data.batch_size, lp.seed, dinfo.rank,
+                                            dinfo.world).items()}
                         batch_counter += 1
                         ctx = StepContext(recipe, nets, batch, step, rng, device)
                         if augment is not None:
@@ -297,22 +315,24 @@ def train(cfg: Config, out: str | Path, resume: bool = False, allow_config_chang
                             nets[n].requires_grad_(True)
                         with autocast():
                             ctx.share_fake()
-                    logs.update(_run_phase(ph, ctx, nets, recipe, optimizers, autocast))
+                    logs.update(_run_phase(ph, ctx, nets, recipe, optimizers, autocast, dinfo))
                     if augment is not None and ph.opt == "D" and "real_sign" in ctx.stats:
-                        augment.observe(float(ctx.stats.pop("real_sign")), cfg.data.batch_size)
+                        sign = dist.average_logs({"s": float(ctx.stats.pop("real_sign"))}, dinfo)["s"]
+                        augment.observe(sign, global_batch)
             if augment is not None:
                 logs.update(augment.logs())
             if lp.ema > 0 and any(p.opt == "G" for p in active):
                 beta = lp.ema if step >= lp.ema_start else 0.0
                 ema_update(nets["G_ema"], nets["G"], beta)
             done = step + 1
-            for k, v in logs.items():
-                sums[k] = sums.get(k, 0.0) + float(v)
+            for k, v in logs.items():  # tensors stay on device until a log step (no sync per step)
+                sums[k] = sums[k] + v if k in sums else v
             count += 1
             if done % lp.log_every == 0 or done == lp.steps:
                 dt = time.perf_counter() - t_log
-                row = {k: v / count for k, v in sums.items()}
-                row["speed/img_per_s"] = count * cfg.data.batch_size / max(dt, 1e-9)
+                row = {k: float(v) / count for k, v in sums.items()}
+                row["speed/img_per_s"] = count * global_batch / max(dt, 1e-9)
+                row = dist.average_logs(row, dinfo)
                 logger.scalars(done, row)
                 bar.set_postfix({k.split("/")[-1] if k.startswith("loss/") else k: f"{v:.3g}"
                                  for k, v in row.items() if k.startswith("loss/") or k == "speed/img_per_s"},
@@ -332,8 +352,9 @@ def train(cfg: Config, out: str | Path, resume: bool = False, allow_config_chang
             bar.update(1)
             if flag.stop:
                 bar.close()
-                print(f"gankit: stopped at step {done}; checkpoint {last_ckpt}. "
-                      f"Continue with the same command and --resume.", file=sys.stderr)
+                if main:
+                    print(f"gankit: stopped at step {done}; checkpoint {last_ckpt}. "
+                          f"Continue with the same command and --resume.", file=sys.stderr)
                 logger.close()
                 return last_ckpt
     bar.close()
@@ -349,7 +370,8 @@ def _to_device(v: torch.Tensor, device: torch.device, memory_format) -> torch.Te
     return v.contiguous(memory_format=memory_format) if v.dim() == 4 else v
 
 
-def _run_phase(ph: Phase, ctx: StepContext, nets: dict, recipe: Recipe, optimizers: dict, autocast) -> dict:
+def _run_phase(ph: Phase, ctx: StepContext, nets: dict, recipe: Recipe, optimizers: dict, autocast,
+               dinfo: dist.DistInfo) -> dict:
     trained = recipe.groups[ph.opt]
     for group, names in recipe.groups.items():
         # Freeze the nets this phase does not train (no weight grads through D in the G
@@ -363,6 +385,8 @@ def _run_phase(ph: Phase, ctx: StepContext, nets: dict, recipe: Recipe, optimize
     opt = optimizers[ph.opt]
     opt.zero_grad(set_to_none=True)
     loss.backward()
+    if dinfo.enabled:
+        dist.average_grads([p for n in trained for p in nets[n].parameters()], dinfo)
     opt.step()
     if ph.after_step is not None:
         with torch.no_grad():
