@@ -102,6 +102,15 @@ def _optim_from_files(opt: torch.optim.Optimizer, tensors: dict, meta: dict) -> 
             if isinstance(v, list) and k != "params":
                 g[k] = tuple(v)
     opt.load_state_dict({"state": state, "param_groups": groups})
+    # Give every moment its parameter's memory layout (e.g. channels_last): safetensors stores
+    # contiguous tensors, and fused optimizer kernels walk param and state memory in lockstep,
+    # so a layout mismatch would silently scramble the update.
+    for group in opt.param_groups:
+        for p in group["params"]:
+            st = opt.state.get(p, {})
+            for k, v in st.items():
+                if torch.is_tensor(v) and v.shape == p.shape and v.stride() != p.stride():
+                    st[k] = torch.empty_like(p, dtype=v.dtype).copy_(v)
 
 
 # -------------------------------------------------------------- checkpoints

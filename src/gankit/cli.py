@@ -45,6 +45,32 @@ def cmd_sample(args) -> int:
     return 0
 
 
+def cmd_eval(args) -> int:
+    from .metrics.evaluate import format_results, json_safe, run
+
+    res = run(args.checkpoint, args.metrics, args.n, args.extractor, args.seed, args.report,
+              args.inception_weights, args.real_vs_real, args.data, args.resolution)
+    print(json.dumps(json_safe(res)) if args.json else format_results(res))
+    return 0
+
+
+def cmd_bench(args) -> int:
+    from .bench import run_bench
+
+    names = [n.strip() for n in args.workloads.split(",") if n.strip()] if args.workloads else None
+    result = run_bench(names, steps=args.steps, rounds=args.rounds, precision=args.precision)
+    if args.json:
+        print(json.dumps(result))
+        return 0
+    for w in result["workloads"]:
+        if "skipped" in w:
+            print(f"{w['workload']:<10} skipped: {w['skipped']}")
+        else:
+            print(f"{w['workload']:<10} gankit {w['gankit_img_per_s']:>8.1f} img/s   naive {w['naive_img_per_s']:>8.1f}"
+                  f" img/s   ratio {w['ratio']:.2f}x   ({w['description']})")
+    return 0
+
+
 def cmd_recipes(args) -> int:
     from .registry import RECIPES
 
@@ -65,9 +91,11 @@ def cmd_data_list(args) -> int:
     if args.json:
         print(json.dumps(rows))
         return 0
-    print(f"{'name':<16} {'size':>7}  {'shape':<12} {'classes':>7}  description")
+    from .data.catalog import shape_text
+
+    print(f"{'name':<18} {'kind':<8} {'size':>7}  {'shape':<20} {'classes':>7}  description")
     for r in rows:
-        print(f"{r['name']:<16} {r['size']:>7}  {'x'.join(map(str, r['shape'])):<12} {r['classes']:>7}  "
+        print(f"{r['name']:<18} {r['kind']:<8} {r['size']:>7}  {shape_text(r):<20} {r['classes']:>7}  "
               f"{r['description']}")
     return 0
 
@@ -75,9 +103,17 @@ def cmd_data_list(args) -> int:
 def cmd_data_check(args) -> int:
     from .data.check import check_path
 
-    report = check_path(args.path)
+    report = check_path(args.path, layout=args.layout)
     print(json.dumps(report, indent=1) if args.json else report["text"])
     return 0 if report.get("ok", True) else 2
+
+
+def cmd_data_download(args) -> int:
+    from .data.download import download
+
+    path = download(args.name, args.out)
+    print(f"data: {path}\ntrain with: gankit train --data {path}")
+    return 0
 
 
 # ----------------------------------------------------------------------------- parser
@@ -114,6 +150,28 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--seed", type=int, default=0)
     s.set_defaults(func=cmd_sample)
 
+    e = sub.add_parser("eval", help="metrics of a checkpoint (FID, KID, precision/recall, IS, modes)")
+    e.add_argument("--checkpoint", help="run or checkpoint directory")
+    e.add_argument("--metrics", help="comma list of fid,kid,prdc,is,modes,class_acc (default: by data kind)")
+    e.add_argument("--n", type=int, help="generated samples (default 10000 images, 2500 points)")
+    e.add_argument("--json", action="store_true", help="print one JSON object")
+    e.add_argument("--extractor", help="digits, randconv, inception or points (default: by dataset)")
+    e.add_argument("--inception-weights", help="FID Inception weights file (or env GANKIT_INCEPTION_WEIGHTS)")
+    e.add_argument("--report", metavar="DIR", help="also write an HTML report to DIR")
+    e.add_argument("--seed", type=int, default=0)
+    e.add_argument("--real-vs-real", action="store_true", help="baseline: --data's train split vs its test split")
+    e.add_argument("--data", help="with --real-vs-real: a built-in dataset")
+    e.add_argument("--resolution", type=int, default=32, help="with --real-vs-real: image size")
+    e.set_defaults(func=cmd_eval)
+
+    b = sub.add_parser("bench", help="training throughput: gankit's loop vs a tutorial-style loop")
+    b.add_argument("--workloads", help="comma-separated (default: all): dcgan32,stylegan2,pix2pix")
+    b.add_argument("--steps", type=int, default=60, help="steps per timed run (first 10 are warm-up)")
+    b.add_argument("--rounds", type=int, default=2, help="alternating rounds of gankit and naive runs")
+    b.add_argument("--precision", default="auto", choices=["auto", "fp32", "bf16"], help="gankit's precision")
+    b.add_argument("--json", action="store_true", help="print one JSON object")
+    b.set_defaults(func=cmd_bench)
+
     r = sub.add_parser("recipes", help="list every recipe")
     r.add_argument("--json", action="store_true")
     r.set_defaults(func=cmd_recipes)
@@ -126,7 +184,13 @@ def build_parser() -> argparse.ArgumentParser:
     dc = dsub.add_parser("check", help="validate a user dataset")
     dc.add_argument("path")
     dc.add_argument("--json", action="store_true")
+    dc.add_argument("--layout", default="auto", choices=["auto", "images", "paired", "unpaired"],
+                    help="how to read a folder (paired: A|B side-by-side images or A/ + B/ folders)")
     dc.set_defaults(func=cmd_data_check)
+    dd = dsub.add_parser("download", help="fetch mnist, fashion-mnist or cifar10 (needs a network; opt-in)")
+    dd.add_argument("name", choices=["mnist", "fashion-mnist", "cifar10"])
+    dd.add_argument("--out", required=True, help="folder to put the files in")
+    dd.set_defaults(func=cmd_data_download)
     return p
 
 

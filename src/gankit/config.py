@@ -34,6 +34,7 @@ class DataConfig:
     channels: int = 0  # 0: the dataset's own; 1 or 3 to convert
     batch_size: int = 64
     limit: int = 0  # use only the first N training examples (0: all)
+    flip: bool = False  # random horizontal flips per batch, seeded by (seed, batch index): resume-exact
     kwargs: dict[str, Any] = field(default_factory=dict)  # dataset-specific arguments
 
 
@@ -52,6 +53,7 @@ class OptimConfig:
     betas: list[float] = field(default_factory=lambda: [0.5, 0.999])
     eps: float = 1e-8
     weight_decay: float = 0.0
+    fused: bool = True  # fused Adam/AdamW kernel where the device has one
 
 
 @dataclass
