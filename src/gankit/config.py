@@ -80,6 +80,7 @@ class AugmentConfig:
 class LoopConfig:
     steps: int = 2000  # generator steps
     d_steps: int = 1  # discriminator steps per generator step (k in Goodfellow et al. 2014)
+    accumulate: int = 1  # split each batch into N micro-batches, one optimizer step (saves memory)
     ema: float = 0.0  # EMA decay for G_ema; 0 disables G_ema
     ema_start: int = 0  # step from which G_ema tracks G (before it, it copies G)
     seed: int = 0

@@ -75,13 +75,24 @@ class StepContext:
         detached).
         """
         if self._fake is None:
+            self._noise_state = self.rng.get_state()
             with torch.no_grad():
                 self._fake = self.recipe.generate(self)
         return self._fake
 
     def share_fake(self) -> None:
-        """Compute the fake batch with the graph to G, for reuse by the G phase."""
+        """Compute the fake batch with the graph to G, for reuse by the G phase.
+
+        If a graph-free fake was already drawn, the same noise is drawn again, so the G
+        phase trains on exactly the fakes D saw.
+        """
+        replay = getattr(self, "_noise_state", None)
+        if replay is not None:
+            now = self.rng.get_state()
+            self.rng.set_state(replay)
         self._fake = self.recipe.generate(self)
+        if replay is not None:
+            self.rng.set_state(now)
         self.fake_has_graph = True
 
     def fresh_fake_with_graph(self) -> dict:

@@ -119,11 +119,13 @@ def check_loop(cfg: Config) -> None:
     for key in ("steps", "eval_every", "threads"):
         if getattr(lp, key) < 0:
             raise UserError(f"loop.{key} must be >= 0, got {getattr(lp, key)}")
-    for key in ("d_steps", "log_every", "sample_every", "checkpoint_every", "keep_checkpoints", "n_samples"):
+    for key in ("d_steps", "accumulate", "log_every", "sample_every", "checkpoint_every", "keep_checkpoints", "n_samples"):
         if getattr(lp, key) < 1:
             raise UserError(f"loop.{key} must be >= 1, got {getattr(lp, key)}")
     if cfg.data.batch_size < 1:
         raise UserError(f"data.batch_size must be >= 1, got {cfg.data.batch_size}")
+    if cfg.data.batch_size % lp.accumulate:
+        raise UserError(f"loop.accumulate={lp.accumulate} must divide data.batch_size={cfg.data.batch_size}")
     if not 0.0 <= lp.ema < 1.0:
         raise UserError(f"loop.ema must be in [0, 1), got {lp.ema}")
     if lp.precision not in PRECISIONS:
@@ -297,29 +299,32 @@ def train(cfg: Config, out: str | Path, resume: bool = False, allow_config_chang
         for step in range(start, lp.steps):
             rng.manual_seed(step_seed(lp.seed, dinfo.rank, step, 1))
             torch.manual_seed(step_seed(lp.seed, dinfo.rank, step, 2))  # augmentation, dropout
-            ctx, logs = None, {}
+            ctxs, logs = None, {}
             active = [ph for ph in phases if step % ph.interval == 0]
             for i, ph in enumerate(active):
                 for r in range(ph.repeats):
-                    if ctx is None or r > 0:  # a step's first phase and every extra repeat: new batch
+                    if ctxs is None or r > 0:  # a step's first phase and every extra repeat: new batch
                         batch = {k: _to_device(v, device, memory_format) for k, v in
                                  data.batch(batch_counter, cfg.data.batch_size, lp.seed, dinfo.rank,
                                             dinfo.world).items()}
                         batch_counter += 1
-                        ctx = StepContext(recipe, nets, batch, step, rng, device)
-                        if augment is not None:
-                            ctx.augment = augment
+                        ctxs = [StepContext(recipe, nets, mb, step, rng, device) for mb in _split(batch, lp.accumulate)]
+                        for c in ctxs:
+                            if augment is not None:
+                                c.augment = augment
                     # The last D repeat computes the fake batch once, with the graph to G, so
-                    # the G phase that follows reuses it instead of running G again.
-                    if (recipe.share_fake and ph.opt != "G" and r == ph.repeats - 1 and ctx._fake is None
-                            and any(p.opt == "G" for p in active[i + 1:])):
+                    # the G phase that follows reuses it instead of running G again. (Not with
+                    # accumulation, which exists to save memory: holding several graphs would not.)
+                    if (recipe.share_fake and lp.accumulate == 1 and ph.opt != "G" and r == ph.repeats - 1
+                            and ctxs[0]._fake is None and any(p.opt == "G" for p in active[i + 1:])):
                         for n in recipe.groups["G"]:
                             nets[n].requires_grad_(True)
                         with autocast():
-                            ctx.share_fake()
-                    logs.update(_run_phase(ph, ctx, nets, recipe, optimizers, autocast, dinfo))
-                    if augment is not None and ph.opt == "D" and "real_sign" in ctx.stats:
-                        sign = dist.average_logs({"s": float(ctx.stats.pop("real_sign"))}, dinfo)["s"]
+                            ctxs[0].share_fake()
+                    logs.update(_run_phase(ph, ctxs, nets, recipe, optimizers, autocast, dinfo))
+                    signs = [float(c.stats.pop("real_sign")) for c in ctxs if "real_sign" in c.stats]
+                    if augment is not None and ph.opt == "D" and signs:
+                        sign = dist.average_logs({"s": sum(signs) / len(signs)}, dinfo)["s"]
                         augment.observe(sign, global_batch)
             if augment is not None:
                 logs.update(augment.logs())
@@ -372,33 +377,45 @@ def _to_device(v: torch.Tensor, device: torch.device, memory_format) -> torch.Te
     return v.contiguous(memory_format=memory_format) if v.dim() == 4 else v
 
 
-def _run_phase(ph: Phase, ctx: StepContext, nets: dict, recipe: Recipe, optimizers: dict, autocast,
+def _split(batch: dict, parts: int) -> list[dict]:
+    """Cut a batch into ``parts`` micro-batches (gradient accumulation)."""
+    if parts == 1:
+        return [batch]
+    chunks = {k: torch.tensor_split(v, parts) for k, v in batch.items()}
+    return [{k: c[i] for k, c in chunks.items()} for i in range(parts)]
+
+
+def _run_phase(ph: Phase, ctxs: list[StepContext], nets: dict, recipe: Recipe, optimizers: dict, autocast,
                dinfo: dist.DistInfo) -> dict:
+    """One optimizer step of a phase: backward over the micro-batches, sync, step."""
     trained = recipe.groups[ph.opt]
     for group, names in recipe.groups.items():
         # Freeze the nets this phase does not train (no weight grads through D in the G
         # phase); the generator keeps its flag while a shared fake still holds its graph.
-        keep = group == ph.opt or (group == "G" and ctx.fake_has_graph)
+        keep = group == ph.opt or (group == "G" and ctxs[0].fake_has_graph)
         for n in names:
             nets[n].requires_grad_(keep)
-    with autocast():
-        result = ph.compute(ctx)
-    loss = result.pop("loss")
     opt = optimizers[ph.opt]
     opt.zero_grad(set_to_none=True)
-    loss.backward()
+    logs: dict = {}
+    for ctx in ctxs:  # gradients add up over micro-batches; ranks sync once, after the last
+        with autocast():
+            result = ph.compute(ctx)
+        loss = result.pop("loss")
+        (loss / len(ctxs) if len(ctxs) > 1 else loss).backward()
+        for k, v in [(f"loss/{ph.name}", loss), *result.items()]:
+            v = v.detach() / len(ctxs) if torch.is_tensor(v) else v / len(ctxs)
+            logs[k] = logs[k] + v if k in logs else v
+        if ph.opt == "G":
+            ctx.fake_has_graph = False  # the graph to G is consumed
     if dinfo.enabled:
         dist.average_grads([p for n in trained for p in nets[n].parameters()], dinfo)
     opt.step()
     if ph.after_step is not None:
         with torch.no_grad():
-            ph.after_step(ctx)
-    if ph.opt == "G":
-        ctx.fake_has_graph = False  # the graph to G is consumed
+            ph.after_step(ctxs[-1])
     for n in trained:
         nets[n].requires_grad_(True)
-    logs = {f"loss/{ph.name}": loss.detach()}
-    logs.update({k: v.detach() if torch.is_tensor(v) else v for k, v in result.items()})
     return logs
 
 
