@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 
 from .errors import UserError
@@ -30,7 +31,8 @@ def cmd_train(args) -> int:
                        overrides=args.set or [])
     out = args.out or f"runs/{cfg.recipe}-{_slug(cfg.data.name)}"
     final = train(cfg, out, resume=args.resume, allow_config_change=args.allow_config_change)
-    print(f"run: {out}\ncheckpoint: {final}\nsamples: {out}/samples/latest.png")
+    if int(os.environ.get("RANK", "0")) == 0:  # under torchrun, one report
+        print(f"run: {out}\ncheckpoint: {final}\nsamples: {out}/samples/latest.png")
     return 0
 
 
