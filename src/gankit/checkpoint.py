@@ -153,6 +153,10 @@ def save_checkpoint(run_dir: Path, step: int, cfg: Config, meta: dict, nets: dic
         if final.exists():
             shutil.rmtree(final)
         os.replace(tmp, final)
+    except OSError as e:  # e.g. disk full: the previous checkpoint and `latest` are untouched
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise CheckpointWriteError(f"could not write checkpoint {final} ({e.strerror or e}); "
+                                   f"the previous checkpoint is intact: {_latest_name(ckpts)}") from None
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
@@ -161,6 +165,32 @@ def save_checkpoint(run_dir: Path, step: int, cfg: Config, meta: dict, nets: dic
     os.replace(pointer_tmp, ckpts / "latest")
     _prune(ckpts, keep)
     return final
+
+
+class CheckpointWriteError(RuntimeError):
+    """A checkpoint could not be written (disk full, permissions); nothing was corrupted."""
+
+
+def _latest_name(ckpts: Path) -> str:
+    latest = ckpts / "latest"
+    return str(ckpts / latest.read_text().strip()) if latest.is_file() else "(none yet)"
+
+
+def estimate_checkpoint_bytes(nets: dict[str, nn.Module], optimizers: dict) -> int:
+    """Bytes one checkpoint will take: weights and buffers, plus Adam-style moments (2x params)."""
+    n = sum(t.numel() * t.element_size() for net in nets.values() for t in net.state_dict().values())
+    params = sum(p.numel() * p.element_size() for opt in optimizers.values()
+                 for g in opt.param_groups for p in g["params"])
+    return n + 2 * params + 64 * 1024  # + JSON, RNG, headers
+
+
+def clean_stale_temporaries(run_dir: Path) -> int:
+    """Remove ``.tmp_*`` directories a killed checkpoint write left behind; returns how many."""
+    ckpts = Path(run_dir) / "checkpoints"
+    stale = [d for d in ckpts.glob(".tmp_*") if d.is_dir()] if ckpts.is_dir() else []
+    for d in stale:
+        shutil.rmtree(d, ignore_errors=True)
+    return len(stale)
 
 
 def _prune(ckpts: Path, keep: int) -> None:

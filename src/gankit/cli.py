@@ -47,6 +47,16 @@ def cmd_sample(args) -> int:
     return 0
 
 
+def cmd_translate(args) -> int:
+    from .translate import translate_files
+
+    res = translate_files(args.checkpoint, args.input, args.out, direction=args.direction, domain=args.domain,
+                          seed=args.seed)
+    print(f"translated: {res['count']} input(s) -> {len(res['outputs'])} output(s) in {res['out']}"
+          + (f" ({res['strips']} input|output|target strips)" if res["strips"] else ""))
+    return 0
+
+
 def cmd_eval(args) -> int:
     from .metrics.evaluate import format_results, json_safe, run
 
@@ -152,6 +162,18 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--seed", type=int, default=0)
     s.set_defaults(func=cmd_sample)
 
+    tr = sub.add_parser("translate", help="run an image-to-image model (pix2pix, cyclegan, stargan, srgan, spade) "
+                        "on image files")
+    tr.add_argument("--checkpoint", required=True, help="run or checkpoint directory of a translation model")
+    tr.add_argument("--input", required=True, help="an image, a folder of images, or a folder with A/ and B/ "
+                    "(inputs + targets: writes input|output|target strips). Inputs of any size are resized "
+                    "(squashed, not tiled) to the model's resolution")
+    tr.add_argument("--out", default="translate_out", help="output folder")
+    tr.add_argument("--direction", default="AtoB", choices=["AtoB", "BtoA"], help="BtoA: cyclegan's F")
+    tr.add_argument("--domain", type=int, help="target domain of a multi-domain model (stargan); default: all")
+    tr.add_argument("--seed", type=int, default=0, help="noise seed (spade)")
+    tr.set_defaults(func=cmd_translate)
+
     e = sub.add_parser("eval", help="metrics of a checkpoint (FID, KID, precision/recall, IS, modes)")
     e.add_argument("--checkpoint", help="run or checkpoint directory")
     e.add_argument("--metrics", help="comma list of fid,kid,prdc,is,modes,class_acc (default: by data kind)")
@@ -207,9 +229,10 @@ def main(argv: list[str] | None = None) -> int:
         print("gankit: interrupted", file=sys.stderr)
         return 130
     except Exception as e:  # noqa: BLE001
-        from .train.loop import TrainingDiverged
+        from .checkpoint import CheckpointWriteError
+        from .train.guard import TrainingDiverged
 
-        if isinstance(e, TrainingDiverged):
+        if isinstance(e, (TrainingDiverged, CheckpointWriteError)):
             print(f"gankit: {e}", file=sys.stderr)
             return 1
         raise

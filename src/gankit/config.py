@@ -96,6 +96,13 @@ class LoopConfig:
     threads: int = 0  # torch intra-op threads; 0: leave torch's default
     progress: bool = True  # progress bar on stderr
     tensorboard: bool = True
+    check_finite: bool = True  # check losses and gradients before every optimizer step
+    on_divergence: str = "rollback"  # skip | rollback | stop (see gankit.train.guard)
+    max_skips: int = 10  # skip: consecutive bad steps before escalating
+    max_rollbacks: int = 3
+    rollback_lr_factor: float = 0.5  # learning rates are multiplied by this at each rollback
+    collapse_window: int = 2000  # D logit-sign accuracy pinned for this many steps = collapse (0: off)
+    collapse_accuracy: float = 0.995
     eval_every: int = 0  # run eval_metrics every N steps (0: never)
     eval_metrics: list[str] = field(default_factory=list)
     eval_n: int = 2000  # samples per in-training evaluation

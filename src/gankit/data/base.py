@@ -8,8 +8,9 @@ horizontal flip (``Data.flip``), whose coin tosses are seeded by ``(seed, index,
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 import torch
 
@@ -84,7 +85,7 @@ class Data:
             return x.float().div_(127.5).sub_(1.0)
         return x.float()
 
-    def subset(self, idx: torch.Tensor) -> "Data":
+    def subset(self, idx: torch.Tensor) -> Data:
         """The examples at ``idx`` (for paired data the inputs too; unpaired A is kept whole).
 
         Label maps and captions follow their examples; ``flip`` is kept.

@@ -5,9 +5,25 @@ from ..registry import DATASETS
 
 
 def catalog(resolution: int = 32) -> list[dict]:
+    """One row per built-in dataset, built (train split) at ``resolution`` to report true sizes.
+
+    Rows: name, kind, size, shape (of ``x``), classes, recipe, description; paired and unpaired
+    data add ``a_shape`` (the input / domain-A example shape) and ``a_size``; data with label maps
+    add ``seg_classes``, data with captions ``captions: true``.
+    """
     rows = []
     for name, spec in DATASETS.items():
         data = spec(resolution=resolution, split="train")
-        rows.append({**data.describe(), "name": name, "description": spec.description,
-                     "recipe": spec.recipe})
+        row = {**data.describe(), "name": name, "description": spec.description, "recipe": spec.recipe}
+        if data.seg is not None:
+            row["seg_classes"] = len(data.info.get("seg_classes", []))
+        if data.captions is not None:
+            row["captions"] = True
+        rows.append(row)
     return rows
+
+
+def shape_text(row: dict) -> str:
+    """``CxHxW`` of the examples, prefixed by the input's shape for paired/unpaired data."""
+    s = "x".join(map(str, row["shape"]))
+    return f"{'x'.join(map(str, row['a_shape']))}->{s}" if "a_shape" in row else s

@@ -11,11 +11,12 @@ from __future__ import annotations
 import functools
 import math
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 
 from ..errors import UserError
-from .base import Data, convert_channels, register_dataset, resize_images, to_uint8
+from .base import Data, convert_channels, register_dataset, to_uint8
 
 # The colour photographs that load offline (bundled in the wheels, no pooch download).
 # Grayscale samples (camera, moon, coins, ...) are left out: gray2color needs colour targets.
@@ -34,13 +35,22 @@ def _load_photo(name: str) -> torch.Tensor:
 
         arr = getattr(skimage.data, name)()
     else:
-        from sklearn.datasets import load_sample_image
+        from PIL import Image
 
-        arr = load_sample_image(f"{name}.jpg")
+        from .digits import sklearn_file
+
+        f = sklearn_file("datasets", "images", f"{name}.jpg")
+        if f is None:
+            from sklearn.datasets import load_sample_image
+
+            arr = load_sample_image(f"{name}.jpg")
+        else:  # the file load_sample_image reads, without importing sklearn.datasets
+            with Image.open(f) as im:
+                arr = np.asarray(im.convert("RGB"))
     return torch.from_numpy(arr[..., :3].copy()).permute(2, 0, 1).contiguous()
 
 
-@functools.lru_cache(maxsize=2)
+@functools.lru_cache(maxsize=4)
 def photo_bank(short_side: int) -> tuple[tuple[str, torch.Tensor], ...]:
     """Every photo resized (antialiased bilinear) so its shorter side is ``short_side``.
 
@@ -69,17 +79,27 @@ def default_n(resolution: int, split: str) -> int:
     return n if split == "train" else max(16, n // 8)
 
 
+def bank_short_side(resolution: int, crop: int) -> int:
+    """Shorter side of the photos the crops are cut from: ``max(256, 2*crop)`` scaled by
+    ``resolution / crop``, so a ``resolution``-pixel window is a ``crop``-pixel crop already
+    resized (one resize per photo instead of one per crop)."""
+    return round(max(256, 2 * crop) * resolution / crop)
+
+
 @functools.lru_cache(maxsize=4)
 def photo_crops(resolution: int, split: str, n: int, crop: int, seed: int):
     """``n`` random crops [n, 3, R, R] uint8, their photo index [n] and boxes [n, 3] (photo, top, left).
 
-    A crop is ``crop`` x ``crop`` pixels of a photo scaled to shorter side ``max(256, 2*crop)``,
-    resized to ``resolution``; the photo is uniform over :data:`PHOTOS`, the position uniform
-    within the split's region (train: left of the test strip; test: inside it).
+    A crop covers ``crop`` x ``crop`` pixels of a photo scaled to shorter side
+    ``max(256, 2*crop)``, shown at ``resolution``; it is cut as an R x R window of the photo
+    scaled to :func:`bank_short_side` (boxes are in that photo's pixels). The photo is uniform
+    over :data:`PHOTOS`, the position uniform within the split's region (train: left of the
+    test strip; test: inside it).
     """
     if split not in _SPLIT_SALT:
         raise ValueError(f"unknown split {split!r}")
-    bank = photo_bank(max(256, 2 * crop))
+    bank = photo_bank(bank_short_side(resolution, crop))
+    r = resolution
     g = torch.Generator().manual_seed(seed * 1_000_003 + 17 + _SPLIT_SALT[split])
     which = torch.randint(len(bank), (n,), generator=g)
     u = torch.rand(n, 2, generator=g, dtype=torch.float64)
@@ -87,16 +107,13 @@ def photo_crops(resolution: int, split: str, n: int, crop: int, seed: int):
     for i in range(n):
         img = bank[int(which[i])][1]
         h, w = img.shape[-2:]
-        strip = test_strip(w, crop)
-        lo, hi = (0, w - strip - crop) if split == "train" else (w - strip, w - crop)
-        top = int(u[i, 0] * (h - crop + 1))
+        strip = test_strip(w, r)
+        lo, hi = (0, w - strip - r) if split == "train" else (w - strip, w - r)
+        top = int(u[i, 0] * (h - r + 1))
         left = lo + int(u[i, 1] * (hi - lo + 1))
-        xs.append(img[:, top : top + crop, left : left + crop])
+        xs.append(img[:, top : top + r, left : left + r])
         boxes.append((int(which[i]), top, left))
-    x = torch.stack(xs)
-    if crop != resolution:
-        x = to_uint8(resize_images(x.float() / 255.0, resolution))
-    return x, which, torch.tensor(boxes)
+    return torch.stack(xs), which, torch.tensor(boxes)
 
 
 def _photo_args(resolution: int, split: str, n: int, crop: int) -> tuple[int, int]:
@@ -139,14 +156,21 @@ def sobel_edges(x: torch.Tensor, scale: float = 1.0) -> torch.Tensor:
     """Edge maps uint8 [N, 1, H, W] of images uint8 [N, C, H, W]: dark lines on white.
 
     Sobel gradient magnitude (the 3x3 Sobel-Feldman kernels) of the luma in [0, 1], per image
-    via conv2d with replicate padding, mapped to ``255 * (1 - min(1, mag / scale))``; a step
-    of 1/4 of the intensity range already gives a full-strength line.
+    with replicate padding, mapped to ``255 * (1 - min(1, mag / scale))``; a step
+    of 1/4 of the intensity range already gives a full-strength line. (Not
+    ``skimage.filters.sobel``: on a stack [N, H, W] it also smooths across the N axis, mixing
+    neighbouring images.)
     """
     gray = convert_channels(x, 1).float() / 255.0
-    kx = torch.tensor([[-1.0, 0.0, 1.0], [-2.0, 0.0, 2.0], [-1.0, 0.0, 1.0]])
-    k = torch.stack([kx, kx.t()]).unsqueeze(1)  # [2, 1, 3, 3]: d/dx, d/dy
-    g = F.conv2d(F.pad(gray, (1, 1, 1, 1), mode="replicate"), k)
-    mag = g.pow(2).sum(1, keepdim=True).sqrt()
+    p = F.pad(gray, (1, 1, 1, 1), mode="replicate")  # [N, 1, H+2, W+2]
+    h, w = gray.shape[-2:]
+    # the separable kernels, as shifted slices (much faster than a 1-channel conv2d on CPU):
+    # d/dx = [1, 2, 1]^T (x) [-1, 0, 1], d/dy its transpose
+    dx = p[..., :, 2:] - p[..., :, :-2]  # [N, 1, H+2, W]
+    dy = p[..., 2:, :] - p[..., :-2, :]  # [N, 1, H, W+2]
+    gx = dx[..., :h, :] + 2 * dx[..., 1 : h + 1, :] + dx[..., 2:, :]
+    gy = dy[..., :w] + 2 * dy[..., 1 : w + 1] + dy[..., 2:]
+    mag = (gx * gx + gy * gy).sqrt()
     return to_uint8(1.0 - (mag / scale).clamp(0, 1))
 
 

@@ -19,22 +19,26 @@ def _mixture(name: str, means: torch.Tensor, std: float, n: int, split: str) -> 
 
 
 def ring8_means(radius: float = 1.0) -> torch.Tensor:
+    """The 8 mixture means [8, 2], evenly spaced on a circle of ``radius``."""
     a = torch.arange(8, dtype=torch.float64) * (2 * math.pi / 8)
     return torch.stack([radius * torch.cos(a), radius * torch.sin(a)], 1)
 
 
 def grid25_means() -> torch.Tensor:
+    """The 25 mixture means [25, 2] on the grid {-4, -2, 0, 2, 4}^2."""
     v = torch.tensor([-4.0, -2.0, 0.0, 2.0, 4.0], dtype=torch.float64)
     return torch.cartesian_prod(v, v)
 
 
 @register_dataset("ring8", "2D: 8 Gaussians on a circle of radius 1, std 0.01", recipe="gan")
 def ring8(resolution: int = 0, split: str = "train", n: int = 100_000) -> Data:
+    """``n`` points of the ring of 8 Gaussians (PacGAN/VEEGAN's 2D benchmark); label = mode."""
     return _mixture("ring8", ring8_means(), 0.01, n, split)
 
 
 @register_dataset("grid25", "2D: 5x5 grid of Gaussians at {-4..4}^2 step 2, std 0.05", recipe="gan")
 def grid25(resolution: int = 0, split: str = "train", n: int = 100_000) -> Data:
+    """``n`` points of the 5x5 grid of Gaussians (PacGAN/VEEGAN's 2D benchmark); label = mode."""
     return _mixture("grid25", grid25_means(), 0.05, n, split)
 
 
@@ -58,22 +62,24 @@ def spiral_curve(t: torch.Tensor, turns: float = 2.0, radius: float = 1.0) -> to
 
 
 @register_dataset("spiral", "2D: one-arm Archimedean spiral (2 turns, radius 1), noise std 0.02; "
-                  "labels = 10 equal-length pieces", recipe="gan")
+                  "labels = 10 equal pieces along it", recipe="gan")
 def spiral(resolution: int = 0, split: str = "train", n: int = 100_000, std: float = 0.02,
            turns: float = 2.0, pieces: int = 10) -> Data:
     """Points near a spiral, uniform in arc length, with isotropic Gaussian noise.
 
     The arc length of r = c*theta grows ~ theta^2 (exactly for large theta), so t = sqrt(u)
     with u ~ U(t0^2, 1) is close to uniform along the curve; t0 = 0.05 keeps the cramped
-    centre out. Label = which of ``pieces`` equal-t pieces the point was drawn from.
+    centre out. Label = which of ``pieces`` equal-u pieces (equal probability, nearly equal
+    length) the point was drawn from. ``info["curve"]`` has 400 vertices equally spaced in u,
+    so ``pieces`` equal runs of vertices are exactly the labelled pieces.
     """
     g = _split_generator(split, 1)
     t0 = 0.05
-    u = t0**2 + (1 - t0**2) * torch.rand(n, generator=g, dtype=torch.float64)
-    t = u.sqrt()
+    v = torch.rand(n, generator=g, dtype=torch.float64)  # position along the curve, in [0, 1)
+    t = (t0**2 + (1 - t0**2) * v).sqrt()
     x = spiral_curve(t, turns) + std * torch.randn(n, 2, generator=g, dtype=torch.float64)
-    y = ((t - t0) / (1 - t0) * pieces).long().clamp_(0, pieces - 1)
-    curve = spiral_curve(torch.linspace(t0, 1, 400, dtype=torch.float64), turns)
+    y = (v * pieces).long().clamp_(0, pieces - 1)
+    curve = spiral_curve((t0**2 + (1 - t0**2) * torch.linspace(0, 1, 400, dtype=torch.float64)).sqrt(), turns)
     return Data("spiral", "points", x.float(), y, [f"piece{i}" for i in range(pieces)],
                 {"curve": curve.tolist(), "std": std, "pieces": pieces})
 

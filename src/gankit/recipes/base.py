@@ -108,6 +108,8 @@ def _identity(x: torch.Tensor) -> torch.Tensor:
 
 def fill_kwargs(net_cfg, defaults: dict[str, Any]) -> None:
     """Set ``defaults`` into a net's kwargs where its builder takes them and the user did not."""
+    if not net_cfg.name:
+        raise UserError("a network of this recipe has no name: set e.g. G.name=dcgan_g (see `gankit recipes`)")
     builder = NETS.get(net_cfg.name)
     params = inspect.signature(builder).parameters
     for k, v in defaults.items():

@@ -32,6 +32,7 @@ from ..recipes.base import Phase, Recipe, StepContext
 from ..registry import RECIPES
 from .. import viz
 from . import dist
+from .guard import POLICIES, Guard, TrainingDiverged, grads_finite
 from .log import RunLogger, read_metrics
 
 # Config keys that may change on --resume without --allow-config-change: they do not change
@@ -128,6 +129,10 @@ def check_loop(cfg: Config) -> None:
         raise UserError(f"loop.accumulate={lp.accumulate} must divide data.batch_size={cfg.data.batch_size}")
     if not 0.0 <= lp.ema < 1.0:
         raise UserError(f"loop.ema must be in [0, 1), got {lp.ema}")
+    if lp.on_divergence not in POLICIES:
+        raise UserError(f"loop.on_divergence must be one of {', '.join(POLICIES)}, got {lp.on_divergence!r}")
+    if not 0 < lp.rollback_lr_factor <= 1:
+        raise UserError(f"loop.rollback_lr_factor must be in (0, 1], got {lp.rollback_lr_factor}")
     if lp.precision not in PRECISIONS:
         raise UserError(f"loop.precision must be one of {', '.join(PRECISIONS)}, got {lp.precision!r}")
 
@@ -244,16 +249,21 @@ def train(cfg: Config, out: str | Path, resume: bool = False, allow_config_chang
                               cfg.optim_g if group == "G" else cfg.optim_d, f"optim_{group.lower()}")
         for group, names in recipe.groups.items()
     }
-    start, batch_counter = 0, 0
+    start, batch_counter, rollbacks = 0, 0, 0
     if ckpt is not None:
         state = ckpt_io.load_training_state(ckpt, nets, optimizers)
         start, batch_counter = int(state["step"]), int(state.get("batches", 0))
+        rollbacks = int(state.get("rollbacks", 0))
         if augment is not None:
             augment.load_state(state.get("augment", {}))
         if main:
             _truncate_metrics(out, start)
             print(f"gankit: resumed {out} from step {start}", file=sys.stderr)
     dist.broadcast_nets(nets, dinfo)
+    guard = Guard(lp, rollbacks)
+    if main:
+        ckpt_io.clean_stale_temporaries(out)
+        _warn_if_disk_too_small(out, ckpt_io.estimate_checkpoint_bytes(nets, optimizers), lp.keep_checkpoints)
     rng = torch.Generator()  # the loop's noise stream (z, labels); reseeded every step
 
     phases = recipe.phases()
@@ -274,18 +284,37 @@ def train(cfg: Config, out: str | Path, resume: bool = False, allow_config_chang
         G = nets.get("G_ema", nets[recipe.sample_net])
         was_training = G.training
         G.eval()
-        x = recipe.sample(G, lp.n_samples, grid_seed)
+        # translation recipes show (input, output) pairs in grids; others their samples
+        x = getattr(recipe, "sample_grid", recipe.sample)(G, lp.n_samples, grid_seed)
         G.train(was_training)
         _write_sample_picture(out / "samples", step, x, data, meta, logger)
 
     def save(step: int) -> Path:
         if main:
-            state = {"batches": batch_counter, "time": time.time(),
+            state = {"batches": batch_counter, "time": time.time(), "rollbacks": guard.rollbacks,
                      "augment": augment.state() if augment is not None else {}}
             ckpt_io.save_checkpoint(out, step, cfg, meta, nets, net_cfgs, optimizers, state,
                                     keep=lp.keep_checkpoints)
         dist.barrier(dinfo)
         return out / "checkpoints" / ckpt_io.step_dir_name(step)
+
+    def rollback() -> int:
+        """Reload the newest checkpoint and lower every learning rate; returns its step."""
+        nonlocal batch_counter
+        try:
+            last = ckpt_io.find_checkpoint(out)
+        except UserError:
+            raise TrainingDiverged("training diverged before the first checkpoint; nothing to roll back to "
+                                   "(lower the learning rates or set loop.checkpoint_every smaller)") from None
+        state = ckpt_io.load_training_state(last, nets, optimizers)
+        batch_counter = int(state.get("batches", 0))
+        if augment is not None:
+            augment.load_state(state.get("augment", {}))
+        scale = lp.rollback_lr_factor ** (guard.rollbacks - int(state.get("rollbacks", 0)))
+        for opt in optimizers.values():
+            for group in opt.param_groups:
+                group["lr"] *= scale
+        return int(state["step"])
 
     # ---- the steps -----------------------------------------------------------------------
     from tqdm.auto import tqdm
@@ -295,11 +324,12 @@ def train(cfg: Config, out: str | Path, resume: bool = False, allow_config_chang
     sums: dict[str, torch.Tensor | float] = {}
     count, t_log = 0, time.perf_counter()
     last_ckpt = ckpt
+    step = start
     with _StopFlag() as flag:
-        for step in range(start, lp.steps):
+        while step < lp.steps:
             rng.manual_seed(step_seed(lp.seed, dinfo.rank, step, 1))
             torch.manual_seed(step_seed(lp.seed, dinfo.rank, step, 2))  # augmentation, dropout
-            ctxs, logs = None, {}
+            ctxs, logs, decision, any_bad = None, {}, "continue", False
             active = [ph for ph in phases if step % ph.interval == 0]
             for i, ph in enumerate(active):
                 for r in range(ph.repeats):
@@ -321,11 +351,28 @@ def train(cfg: Config, out: str | Path, resume: bool = False, allow_config_chang
                             nets[n].requires_grad_(True)
                         with autocast():
                             ctxs[0].share_fake()
-                    logs.update(_run_phase(ph, ctxs, nets, recipe, optimizers, autocast, dinfo))
+                    phase_logs, bad = _run_phase(ph, ctxs, nets, recipe, optimizers, autocast, dinfo,
+                                                 lp.check_finite)
+                    if bad:
+                        any_bad = True
+                        decision = guard.bad_step(step + 1, f"loss or gradient in phase {ph.name}")
+                        if decision == "rollback":
+                            break
+                        continue
+                    logs.update(phase_logs)
                     signs = [float(c.stats.pop("real_sign")) for c in ctxs if "real_sign" in c.stats]
                     if augment is not None and ph.opt == "D" and signs:
                         sign = dist.average_logs({"s": sum(signs) / len(signs)}, dinfo)["s"]
                         augment.observe(sign, global_batch)
+                if decision == "rollback":
+                    break
+            if decision == "rollback":
+                step = rollback()
+                sums, count, t_log = {}, 0, time.perf_counter()
+                bar.n = step
+                continue
+            if not any_bad:
+                guard.good_step()
             if augment is not None:
                 logs.update(augment.logs())
             if lp.ema > 0 and any(p.opt == "G" for p in active):
@@ -339,13 +386,19 @@ def train(cfg: Config, out: str | Path, resume: bool = False, allow_config_chang
                 dt = time.perf_counter() - t_log
                 row = {k: float(v) / count for k, v in sums.items()}
                 row["speed/img_per_s"] = count * global_batch / max(dt, 1e-9)
+                if guard.skipped_total:
+                    row["diverge/skipped_steps"] = guard.skipped_total
                 row = dist.average_logs(row, dinfo)
                 logger.scalars(done, row)
                 bar.set_postfix({k.split("/")[-1] if k.startswith("loss/") else k: f"{v:.3g}"
                                  for k, v in row.items() if k.startswith("loss/") or k == "speed/img_per_s"},
                                 refresh=False)
-                _check_finite(row, done)
+                in_window = count
                 sums, count, t_log = {}, 0, time.perf_counter()
+                if guard.log_row(done, row, in_window) == "rollback":
+                    step = rollback()
+                    bar.n = step
+                    continue
             if hooks:
                 st = TrainState(cfg, out, done, nets, recipe, data, meta, logger)
                 for hook in hooks:
@@ -357,6 +410,7 @@ def train(cfg: Config, out: str | Path, resume: bool = False, allow_config_chang
             if done % lp.checkpoint_every == 0 or done == lp.steps or flag.stop:
                 last_ckpt = save(done)
             bar.update(1)
+            step = done
             if flag.stop:
                 bar.close()
                 if main:
@@ -370,6 +424,17 @@ def train(cfg: Config, out: str | Path, resume: bool = False, allow_config_chang
         last_ckpt = save(start)
     logger.close()
     return last_ckpt
+
+
+def _warn_if_disk_too_small(out: Path, per_checkpoint: int, keep: int) -> None:
+    """Say so before training if the disk cannot hold ``keep`` (+1 being written) checkpoints."""
+    import shutil
+
+    need = per_checkpoint * (keep + 1)
+    free = shutil.disk_usage(out).free
+    if free < need:
+        print(f"gankit: warning: {out} has {free / 2**20:.1f} MiB free but {keep} checkpoints need about "
+              f"{need / 2**20:.1f} MiB (lower loop.keep_checkpoints or free space)", file=sys.stderr)
 
 
 def _to_device(v: torch.Tensor, device: torch.device, memory_format) -> torch.Tensor:
@@ -386,8 +451,12 @@ def _split(batch: dict, parts: int) -> list[dict]:
 
 
 def _run_phase(ph: Phase, ctxs: list[StepContext], nets: dict, recipe: Recipe, optimizers: dict, autocast,
-               dinfo: dist.DistInfo) -> dict:
-    """One optimizer step of a phase: backward over the micro-batches, sync, step."""
+               dinfo: dist.DistInfo, check_finite: bool = True) -> tuple[dict, bool]:
+    """One optimizer step of a phase: backward over the micro-batches, sync, step.
+
+    Returns (logs, bad): with ``check_finite``, a non-finite loss or gradient skips the
+    optimizer step (the weights never see it) and ``bad`` is True.
+    """
     trained = recipe.groups[ph.opt]
     for group, names in recipe.groups.items():
         # Freeze the nets this phase does not train (no weight grads through D in the G
@@ -408,27 +477,25 @@ def _run_phase(ph: Phase, ctxs: list[StepContext], nets: dict, recipe: Recipe, o
             logs[k] = logs[k] + v if k in logs else v
         if ph.opt == "G":
             ctx.fake_has_graph = False  # the graph to G is consumed
+    params = [p for n in trained for p in nets[n].parameters()]
     if dinfo.enabled:
-        dist.average_grads([p for n in trained for p in nets[n].parameters()], dinfo)
+        dist.average_grads(params, dinfo)
+    if check_finite:
+        ok = grads_finite(logs[f"loss/{ph.name}"], params)
+        if dinfo.enabled:  # every rank must take the same decision
+            ok = dist.average_logs({"bad": 0.0 if ok else 1.0}, dinfo)["bad"] == 0.0
+        if not ok:
+            opt.zero_grad(set_to_none=True)
+            for n in trained:
+                nets[n].requires_grad_(True)
+            return logs, True
     opt.step()
     if ph.after_step is not None:
         with torch.no_grad():
             ph.after_step(ctxs[-1])
     for n in trained:
         nets[n].requires_grad_(True)
-    return logs
-
-
-class TrainingDiverged(RuntimeError):
-    """A loss became NaN/Inf; the message names the step and the loss."""
-
-
-def _check_finite(row: dict, step: int) -> None:
-    bad = [k for k, v in row.items() if k.startswith("loss/") and not math.isfinite(v)]
-    if bad:
-        raise TrainingDiverged(f"training diverged: non-finite {', '.join(bad)} in the "
-                               f"{step}th step's log window; resume from the last checkpoint "
-                               f"with a lower learning rate")
+    return logs, False
 
 
 def _resume_checkpoint(out: Path, cfg: Config, allow_change: bool) -> Path:
