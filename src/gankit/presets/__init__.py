@@ -28,9 +28,10 @@ def build_config(recipe: str | None = None, data: str | None = None, config_file
     from ..data import dataset_spec
 
     user = read_yaml(config_file) if config_file else {}
-    data_name = data or (user.get("data") or {}).get("name")
+    checked = Config.from_dict(merge(Config().to_dict(), user), where=config_file or "config")  # types first
+    data_name = data or (checked.data.name if "name" in (user.get("data") or {}) else None)
     spec = dataset_spec(data_name) if data_name else None
-    recipe = recipe or user.get("recipe") or (spec.recipe if spec is not None else None)
+    recipe = recipe or (checked.recipe if "recipe" in user else None) or (spec.recipe if spec is not None else None)
     recipe = recipe or DEFAULT_RECIPE
     RECIPES.get(recipe)  # unknown recipe -> UserError naming the choices
     base = Config(recipe=recipe).to_dict()
