@@ -1,4 +1,8 @@
-"""Sampling from a trained model into files: PNGs + grid for images, .npy + scatter for 2D."""
+"""Sampling from a trained model into files: PNGs + grid for images, .npy + scatter for 2D.
+
+Each data kind has a writer in ``WRITERS`` (``writer(x, out_dir, model, provenance) -> {name:
+path}``); a new modality registers its own (text file, CSV, GIF, ...).
+"""
 from __future__ import annotations
 
 from pathlib import Path
@@ -9,8 +13,10 @@ import torch
 from . import viz
 from .checkpoint import Model
 from .errors import UserError
+from .registry import Registry
 
 CHUNK = 500
+WRITERS = Registry("sample writer")
 
 
 @torch.no_grad()
@@ -45,15 +51,27 @@ def write_samples(model: Model, n: int, out: str | Path, seed: int = 0, class_: 
     x = sample(model, n, seed, class_, truncation)
     provenance = {"gankit:checkpoint": str(model.path), "gankit:step": model.step, "gankit:seed": seed,
                   "gankit:recipe": model.config.recipe, "Software": "gankit (generated image)"}
-    if model.meta["kind"] == "points":
-        arr = x.numpy().reshape(len(x), -1)
-        np.save(out / "samples.npy", arr)
-        means = model.meta.get("info", {}).get("means")
-        viz.save_scatter(arr, out / "scatter.png", title=f"{n} samples, {model.config.recipe} step {model.step}",
-                         means=None if means is None else np.asarray(means))
-        return {"samples": out / "samples.npy", "plot": out / "scatter.png"}
+    kind = model.meta["kind"]
+    writer = WRITERS.get(kind) if kind in WRITERS else WRITERS.get("images")
+    return writer(x, out, model, provenance)
+
+
+def _write_points(x: torch.Tensor, out: Path, model: Model, provenance: dict) -> dict[str, Path]:
+    arr = x.numpy().reshape(len(x), -1)
+    np.save(out / "samples.npy", arr)
+    means = model.meta.get("info", {}).get("means")
+    viz.save_scatter(arr, out / "scatter.png", title=f"{len(x)} samples, {model.config.recipe} step {model.step}",
+                     means=None if means is None else np.asarray(means))
+    return {"samples": out / "samples.npy", "plot": out / "scatter.png"}
+
+
+def _write_images(x: torch.Tensor, out: Path, model: Model, provenance: dict) -> dict[str, Path]:
     imgs = viz.to_uint8_images(x)
     for i, im in enumerate(imgs):
         viz.save_image(im, out / f"{i:06d}.png", pnginfo={**provenance, "gankit:index": i})
     viz.save_grid(x[:256], out / "grid.png", pnginfo=provenance)
     return {"images": out, "grid": out / "grid.png"}
+
+
+WRITERS.register("points", _write_points)
+WRITERS.register("images", _write_images)

@@ -3,9 +3,22 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 import torch
+
+from .registry import Registry
+
+# kind of data -> preview(x, path, meta, real=None, title="") that draws one picture of a batch of
+# outputs (the loop's samples/step_*.png). New modalities register theirs.
+PREVIEWS = Registry("preview")
+
+
+def preview(x: torch.Tensor, path: str | Path, meta: dict, real: torch.Tensor | None = None, title: str = "") -> None:
+    """Draw the natural picture of a batch of outputs of data kind ``meta["kind"]``."""
+    fn: Callable = PREVIEWS.get(meta["kind"]) if meta["kind"] in PREVIEWS else PREVIEWS.get("images")
+    fn(x, path, meta, real, title)
 
 
 def to_uint8_images(x: torch.Tensor) -> np.ndarray:
@@ -72,3 +85,17 @@ def save_scatter(fake: np.ndarray, path: str | Path, real: np.ndarray | None = N
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path)
     plt.close(fig)
+
+
+def _preview_points(x, path, meta, real=None, title=""):
+    means = meta.get("info", {}).get("means")
+    save_scatter(x.float().cpu().numpy(), path, None if real is None else real.float().cpu().numpy(), title=title,
+                 means=None if means is None else np.asarray(means))
+
+
+def _preview_images(x, path, meta, real=None, title=""):
+    save_grid(x, path)
+
+
+PREVIEWS.register("points", _preview_points)
+PREVIEWS.register("images", _preview_images)

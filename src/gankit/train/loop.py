@@ -19,7 +19,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-import numpy as np
 import torch
 from torch import nn
 
@@ -525,12 +524,8 @@ def _write_sample_picture(folder: Path, step: int, x: torch.Tensor, data: Data, 
                           logger: RunLogger) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"step_{step:07d}.png"
-    if meta["kind"] == "points":
-        real = data.x[: len(x)].numpy()
-        means = meta.get("info", {}).get("means")
-        viz.save_scatter(x.float().cpu().numpy(), path, real, title=f"step {step}",
-                         means=None if means is None else np.asarray(means))
-    else:
-        viz.save_grid(x, path)
+    real = data.x[: len(x)] if meta["kind"] == "points" else None
+    viz.preview(x, path, meta, real, title=f"step {step}")
+    if meta["kind"] == "images":
         logger.image(step, "samples", viz.image_grid(x))
     (folder / "latest.png").write_bytes(path.read_bytes())
