@@ -26,7 +26,13 @@ import torch.nn.functional as F
 from safetensors.torch import save_file
 
 from gankit.data.digits import digits_split, digits_uint8
-from gankit.metrics.digits_classifier import INPUT_RESOLUTION, META_FILE, WEIGHTS_FILE, DigitsNet, weights_sha256
+from gankit.metrics.digits_classifier import (
+    INPUT_RESOLUTION,
+    META_FILE,
+    WEIGHTS_FILE,
+    DigitsNet,
+    weights_sha256,
+)
 
 ARCH = {"width": 16, "feat_dim": 128, "num_classes": 10, "dropout": 0.3}
 

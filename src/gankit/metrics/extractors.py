@@ -6,7 +6,7 @@ digits     the shipped digits CNN (``digits_classifier.py``): 128-d penultimate 
            10 class probabilities, per channel (3-channel stacked digits: 3 x 128 features,
            probabilities per channel). Input resized to 32 px.
 randconv   a fixed, randomly initialised conv net with seeded weights (no training, no
-           download): 384-d features for any gray/RGB images (resized to 64 px). Random
+           download): 384-d features for any gray/RGB images (resized to 32 px). Random
            embeddings are a legitimate, if weaker, feature space for FID/PRDC (Naeem et al.
            2020, Sec. 5); numbers are comparable only with other ``randconv`` numbers.
 inception  Inception-v3 pool3 (2048-d), the standard FID network; needs the user's local
@@ -87,12 +87,17 @@ class PointsExtractor(Extractor):
 class DigitsExtractor(Extractor):
     """The shipped digits classifier, applied to each channel (stacked digits) at 32 px."""
 
-    name, num_classes = "digits", 10
+    name, num_classes, batch_size = "digits", 10, 500
 
     def __init__(self, weights: str | None = None):
-        from .digits_classifier import WEIGHTS_FILE, load_digits_classifier, weights_sha256
+        from .digits_classifier import (
+            WEIGHTS_FILE,
+            fused_for_inference,
+            load_digits_classifier,
+            weights_sha256,
+        )
 
-        self.net = load_digits_classifier(weights)
+        self.net = fused_for_inference(load_digits_classifier(weights))
         self._fp = "digits-v1-" + weights_sha256(weights or WEIGHTS_FILE)
 
     def fingerprint(self) -> str:
@@ -102,12 +107,12 @@ class DigitsExtractor(Extractor):
     def extract(self, x):
         b, c = x.shape[:2]
         x = _resize(x.float().reshape(b * c, 1, *x.shape[2:]), 32)  # [B*C, 1, 32, 32]
-        f, p = self.net.features_and_probs(x)
+        f, p = self.net.features_and_probs(x.contiguous(memory_format=torch.channels_last))
         return f.reshape(b, -1), p.reshape(b, c, -1)
 
 
 class RandConvNet(nn.Module):
-    """Four stride-2 3x3 conv + ReLU layers (3 -> 32 -> 64 -> 128 -> 256) on 64 px input;
+    """Four stride-2 3x3 conv + ReLU layers (3 -> 32 -> 64 -> 128 -> 256) on 32 px input;
     features = global average pools of the last two layers (128 + 256 = 384-d)."""
 
     widths = (3, 32, 64, 128, 256)
@@ -137,7 +142,7 @@ class RandConvExtractor(Extractor):
     """A fixed random conv net (seeded): generic features for any images, offline."""
 
     name = "randconv"
-    resolution = 64
+    resolution = 32  # gankit's default image size; larger images are downsampled (antialiased)
 
     def __init__(self, seed: int = 0):
         self.net = RandConvNet(seed)

@@ -13,13 +13,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._arrays import as_features
+from ._arrays import as_features, blas_single_thread
 
 
 def feature_stats(features) -> tuple[np.ndarray, np.ndarray]:
     """Mean [D] and unbiased covariance [D, D] (float64) of features [N, D]."""
     f = as_features(features, min_rows=2)
-    return f.mean(0), np.cov(f, rowvar=False).reshape(f.shape[1], f.shape[1])
+    with blas_single_thread():
+        return f.mean(0), np.cov(f, rowvar=False).reshape(f.shape[1], f.shape[1])
 
 
 def _psd_sqrt(s: np.ndarray) -> np.ndarray:
@@ -34,9 +35,10 @@ def fid_from_stats(mu1, sigma1, mu2, sigma2) -> float:
     if mu1.shape != mu2.shape or s1.shape != s2.shape or s1.shape != (len(mu1), len(mu1)):
         raise ValueError(f"FID: mismatched statistics {mu1.shape}, {s1.shape} vs {mu2.shape}, {s2.shape}")
     diff = mu1 - mu2
-    r = _psd_sqrt(s1)
-    m = r @ s2 @ r  # similar to S1 S2: same eigenvalues, but symmetric PSD
-    tr_covmean = float(np.sqrt(np.clip(np.linalg.eigvalsh((m + m.T) / 2), 0, None)).sum())
+    with blas_single_thread():
+        r = _psd_sqrt(s1)
+        m = r @ s2 @ r  # similar to S1 S2: same eigenvalues, but symmetric PSD
+        tr_covmean = float(np.sqrt(np.clip(np.linalg.eigvalsh((m + m.T) / 2), 0, None)).sum())
     fid = float(diff @ diff + np.trace(s1) + np.trace(s2) - 2.0 * tr_covmean)
     return max(fid, 0.0)  # rounding can give -1e-13 for identical sets
 

@@ -110,7 +110,8 @@ def build_fid_inception(weights: Path) -> torch.nn.Module:
     try:
         tv, A, C, E1, E2 = _fid_blocks()
     except ImportError:
-        raise UserError(f"--extractor inception: torchvision is not installed; {HOW}") from None
+        raise UserError("--extractor inception: needs torchvision, an optional dependency that is not "
+                        "installed (pip install torchvision)") from None
     net = tv.Inception3(num_classes=1008, aux_logits=False, init_weights=False)
     net.Mixed_5b, net.Mixed_5c, net.Mixed_5d = A(192, 32), A(256, 64), A(288, 64)
     net.Mixed_6b, net.Mixed_6c, net.Mixed_6d, net.Mixed_6e = C(768, 128), C(768, 160), C(768, 160), C(768, 192)

@@ -7,13 +7,14 @@ Higher is better; at most the number of classes.
 from __future__ import annotations
 
 import numpy as np
-from scipy.special import xlogy
 
 from ._arrays import as_features
 
 
 def inception_score(probs, splits: int = 10) -> tuple[float, float]:
     """(mean, std) of the Inception Score of class probabilities [N, K] (rows sum to 1)."""
+    from scipy.special import xlogy  # lazy: keeps `import gankit` light
+
     p = as_features(probs, "probs")
     if np.any(p < -1e-6) or not np.allclose(p.sum(1), 1.0, atol=1e-3):
         raise ValueError("inception_score: rows of probs must be probability distributions")

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._arrays import as_features
+from ._arrays import as_features, blas_single_thread
 
 
 def _poly_kernel(a: np.ndarray, b: np.ndarray, d: int) -> np.ndarray:
@@ -46,8 +46,9 @@ def kid_from_features(real, fake, num_subsets: int = 100, subset_size: int = 100
     rng = np.random.default_rng(seed)
     m, n = min(subset_size, len(x)), min(subset_size, len(y))
     vals = []
-    for _ in range(num_subsets):
-        xs = x if m == len(x) else x[rng.choice(len(x), m, replace=False)]
-        ys = y if n == len(y) else y[rng.choice(len(y), n, replace=False)]
-        vals.append(mmd2_unbiased(xs, ys))
+    with blas_single_thread():
+        for _ in range(num_subsets):
+            xs = x if m == len(x) else x[rng.choice(len(x), m, replace=False)]
+            ys = y if n == len(y) else y[rng.choice(len(y), n, replace=False)]
+            vals.append(mmd2_unbiased(xs, ys))
     return float(np.mean(vals))

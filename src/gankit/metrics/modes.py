@@ -10,6 +10,10 @@ Stacked digits (Metz et al. 2017; PacGAN Sec. 5.2, Table 2): 3-channel images wh
 are independent digits have 10^3 = 1,000 modes; each channel is classified by the ``digits``
 classifier, a mode is captured when at least one sample falls in it, and the reverse KL is
 KL(q || uniform) of the histogram of all samples over the 1,000 modes.
+
+2D manifolds (spiral, moons) get the same three numbers with the labelled pieces of the curve
+as modes and the distance to the curve as quality (:func:`curve_metrics_2d`); as their pieces
+are not equally likely, the reverse KL there is to the real data's piece histogram.
 """
 from __future__ import annotations
 
@@ -20,14 +24,19 @@ import numpy as np
 from ._arrays import as_features
 
 
-def reverse_kl_to_uniform(counts: np.ndarray) -> float:
-    """KL(q || uniform) of a histogram over K bins (NaN when it is empty)."""
+def reverse_kl_to_uniform(counts: np.ndarray, reference: np.ndarray | None = None) -> float:
+    """KL(q || p) of a histogram q over K bins to uniform p (or to the normalised histogram
+    ``reference``: the data's own mode frequencies when they are not equal); NaN when q is empty."""
     counts = np.asarray(counts, np.float64)
     total = counts.sum()
     if total <= 0:
         return float("nan")
-    q = counts[counts > 0] / total
-    return float((q * np.log(q * len(counts))).sum())
+    p = np.full(len(counts), 1.0 / len(counts)) if reference is None else \
+        np.asarray(reference, np.float64) / np.sum(reference)
+    nz = counts > 0
+    q = counts[nz] / total
+    with np.errstate(divide="ignore"):
+        return float((q * (np.log(q) - np.log(p[nz]))).sum())
 
 
 def mode_metrics_2d(points, means, std: float, threshold: float = 3.0) -> dict[str, float]:
@@ -48,6 +57,54 @@ def mode_metrics_2d(points, means, std: float, threshold: float = 3.0) -> dict[s
         "high_quality": float(100.0 * hq.mean()),
         "reverse_kl": reverse_kl_to_uniform(counts),
     }
+
+
+def curve_labels(info: dict) -> np.ndarray:
+    """The piece label of each vertex of a 2D manifold's polyline ``info["curve"]``: the given
+    ``curve_labels`` (moons: which moon), else ``pieces`` equal runs of vertices (spiral)."""
+    n = len(info["curve"])
+    if "curve_labels" in info:
+        return np.asarray(info["curve_labels"], dtype=np.int64)
+    return (np.arange(n) * int(info.get("pieces", 1))) // n
+
+
+def _nearest_vertex(x: np.ndarray, c: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    nearest, dist = np.empty(len(x), dtype=np.int64), np.empty(len(x))
+    for s in range(0, len(x), 4096):  # [chunk, V] distances, bounded memory
+        d2 = ((x[s:s + 4096, None, :] - c[None, :, :]) ** 2).sum(-1)
+        nearest[s:s + 4096] = d2.argmin(1)
+        dist[s:s + 4096] = np.sqrt(d2[np.arange(len(d2)), nearest[s:s + 4096]])
+    return nearest, dist
+
+
+def curve_metrics_2d(points, curve, labels, std: float, threshold: float = 3.0,
+                     real=None) -> dict[str, float]:
+    """The 2D mode metrics for data near a curve (spiral, moons): a sample is high quality
+    within ``threshold * std`` of the curve (its nearest polyline vertex), its mode is the
+    labelled piece of the curve it is nearest to; modes and high_quality as in
+    :func:`mode_metrics_2d`. The pieces need not be equally likely (the spiral's equal-t
+    pieces are not), so ``reverse_kl`` is KL(q || p) to the piece histogram p of the ``real``
+    points [M, 2] when given (to uniform otherwise)."""
+    x, c = as_features(points, "points"), as_features(curve, "curve")
+    labels = np.asarray(labels, dtype=np.int64)
+    nearest, dist = _nearest_vertex(x, c)
+    hq = dist <= threshold * std
+    k = int(labels.max()) + 1
+    counts = np.bincount(labels[nearest[hq]], minlength=k)
+    ref = None
+    if real is not None:
+        r_near, r_dist = _nearest_vertex(as_features(real, "real"), c)
+        ref = np.bincount(labels[r_near[r_dist <= threshold * std]], minlength=k)
+    return {"modes": float((counts > 0).sum()), "modes_total": float(k),
+            "high_quality": float(100.0 * hq.mean()), "reverse_kl": reverse_kl_to_uniform(counts, ref)}
+
+
+def point_modes(points, info: dict) -> np.ndarray:
+    """The mode of each point [N]: nearest mixture mean, or the piece of the nearest curve vertex."""
+    if "means" in info:
+        return nearest_mode(points, info["means"])
+    nearest, _ = _nearest_vertex(as_features(points, "points"), as_features(info["curve"], "curve"))
+    return curve_labels(info)[nearest]
 
 
 def nearest_mode(points, means) -> np.ndarray:

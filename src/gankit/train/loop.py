@@ -55,6 +55,7 @@ class TrainState:
     meta: dict
     logger: RunLogger
     logs: dict = field(default_factory=dict)
+    main: bool = True  # rank 0 of a DDP run (the only one that writes files)
 
 
 def data_meta(data: Data) -> dict:
@@ -399,7 +400,7 @@ def train(cfg: Config, out: str | Path, resume: bool = False, allow_config_chang
                     bar.n = step
                     continue
             if hooks:
-                st = TrainState(cfg, out, done, nets, recipe, data, meta, logger)
+                st = TrainState(cfg, out, done, nets, recipe, data, meta, logger, main=main)
                 for hook in hooks:
                     extra = hook(st)
                     if extra:
