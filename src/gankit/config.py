@@ -81,7 +81,7 @@ class LoopConfig:
     steps: int = 2000  # generator steps
     d_steps: int = 1  # discriminator steps per generator step (k in Goodfellow et al. 2014)
     accumulate: int = 1  # split each batch into N micro-batches, one optimizer step (saves memory)
-    ema: float = 0.0  # EMA decay for G_ema; 0 disables G_ema
+    ema: float = 0.0  # EMA decay for G_ema (ramped up as min(ema, (1+t)/(10+t))); 0 disables G_ema
     ema_start: int = 0  # step from which G_ema tracks G (before it, it copies G)
     seed: int = 0
     log_every: int = 50

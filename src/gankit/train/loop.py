@@ -376,7 +376,9 @@ def train(cfg: Config, out: str | Path, resume: bool = False, allow_config_chang
             if augment is not None:
                 logs.update(augment.logs())
             if lp.ema > 0 and any(p.opt == "G" for p in active):
-                beta = lp.ema if step >= lp.ema_start else 0.0
+                # ramp the decay up from 0 (beta_t = min(ema, (1+t)/(10+t))) so G_ema of a short
+                # run is not dominated by the random initial weights
+                beta = min(lp.ema, (1 + step) / (10 + step)) if step >= lp.ema_start else 0.0
                 ema_update(nets["G_ema"], nets["G"], beta)
             done = step + 1
             for k, v in logs.items():  # tensors stay on device until a log step (no sync per step)
