@@ -41,9 +41,52 @@ def cmd_sample(args) -> int:
     from .generate import write_samples
 
     model = load(args.checkpoint)
-    files = write_samples(model, args.n, args.out, seed=args.seed, class_=args.class_, truncation=args.truncation)
+    message = None
+    if args.watermark_message is not None:
+        from .detect.watermark import parse_message
+
+        if args.watermark is None:
+            raise UserError("--watermark-message: only used with --watermark KEY")
+        message = parse_message(args.watermark_message)
+    files = write_samples(model, args.n, args.out, seed=args.seed, class_=args.class_, truncation=args.truncation,
+                          watermark=args.watermark, watermark_message=message)
     for k, v in files.items():
         print(f"{k}: {v}")
+    return 0
+
+
+def cmd_synth(args) -> int:
+    from . import load
+    from .synth import write_synthetic
+
+    message = None
+    if args.watermark_message is not None:
+        from .detect.watermark import parse_message
+
+        if args.watermark is None:
+            raise UserError("--watermark-message: only used with --watermark KEY")
+        message = parse_message(args.watermark_message)
+    res = write_synthetic(load(args.checkpoint), args.per_class, args.out, seed=args.seed,
+                          truncation=args.truncation, watermark=args.watermark, watermark_message=message)
+    print(f"synthetic: {res['count']} images, {res['per_class']} per class x {len(res['classes'])} classes "
+          f"in {res['out']} (manifest {res['out']}/synth.json)")
+    return 0
+
+
+def cmd_detect(args) -> int:
+    from .detect import run
+
+    if args.action == "train":
+        res = run.train_command(args.real, args.fake, args.out, n=args.n, steps=args.steps, seed=args.seed,
+                                augment=args.augment, resolution=args.resolution, width=args.width,
+                                unused={"--checkpoint": args.checkpoint, "--input": args.input,
+                                        "--watermark": args.watermark, "--watermark-message": args.watermark_message})
+        print(json.dumps(res) if args.json else run.format_train(res))
+        return 0
+    res = run.scan(args.input, args.checkpoint, args.watermark, args.watermark_message,
+                   unused={"--real": args.real, "--fake": args.fake, "--out": args.out, "--steps": args.steps,
+                           "--resolution": args.resolution, "--width": args.width, "--n": args.n})
+    print(run.to_json(res) if args.json else run.format_scan(res))
     return 0
 
 
@@ -63,6 +106,14 @@ def cmd_eval(args) -> int:
     res = run(args.checkpoint, args.metrics, args.n, args.extractor, args.seed, args.report,
               args.inception_weights, args.real_vs_real, args.data, args.resolution)
     print(json.dumps(json_safe(res)) if args.json else format_results(res))
+    return 0
+
+
+def cmd_studio(args) -> int:
+    from .studio import serve
+
+    serve(checkpoint=args.checkpoint, runs=args.runs, port=args.port, host=args.host, detector=args.detector,
+          threads=args.threads, verbose=args.verbose)
     return 0
 
 
@@ -160,7 +211,42 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--class", dest="class_", type=int, help="class index (conditional models)")
     s.add_argument("--truncation", type=float, help="truncation threshold for z (e.g. 0.7)")
     s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--watermark", type=int, metavar="KEY", help="embed an invisible keyed watermark (integer key; "
+                   "read it with `gankit detect --watermark KEY`)")
+    s.add_argument("--watermark-message", metavar="HEX", help="with --watermark: the 32-bit message (8 hex digits; "
+                   "default: the start of the checkpoint's sha256)")
     s.set_defaults(func=cmd_sample)
+
+    sy = sub.add_parser("synth", help="write a labelled folder of generated images (class-conditional models)")
+    sy.add_argument("--checkpoint", required=True, help="run or checkpoint directory of a conditional model")
+    sy.add_argument("--per-class", type=int, required=True, help="images per class")
+    sy.add_argument("--out", required=True, help="output folder (one subfolder per class + synth.json)")
+    sy.add_argument("--seed", type=int, default=0)
+    sy.add_argument("--truncation", type=float, help="truncation threshold for z (e.g. 0.7)")
+    sy.add_argument("--watermark", type=int, metavar="KEY", help="also embed an invisible keyed watermark")
+    sy.add_argument("--watermark-message", metavar="HEX", help="with --watermark: the 32-bit message (8 hex digits)")
+    sy.set_defaults(func=cmd_synth)
+
+    de = sub.add_parser("detect", help="real-vs-generated scores of images (a trained detector) and/or watermark "
+                        "readings; `gankit detect train` trains a detector")
+    de.add_argument("action", nargs="?", choices=["train"], help="train: train a detector (--real, --fake, --out)")
+    de.add_argument("--checkpoint", help="a detector folder (from `gankit detect train`)")
+    de.add_argument("--input", help="an image or a folder of images")
+    de.add_argument("--json", action="store_true", help="print one JSON object")
+    de.add_argument("--watermark", type=int, metavar="KEY", help="read the keyed watermark of each image")
+    de.add_argument("--watermark-message", metavar="HEX", help="with --watermark: the expected message; adds the "
+                    "bit accuracy of each reading")
+    de.add_argument("--real", help="train: real images (a built-in dataset such as digits, or a folder)")
+    de.add_argument("--fake", help="train: generator checkpoint(s), comma-separated")
+    de.add_argument("--out", help="train: output folder of the detector")
+    de.add_argument("--n", type=int, default=0, help="train: real training images (default: all of the train split)")
+    de.add_argument("--steps", type=int, help="train: optimiser steps (default 600)")
+    de.add_argument("--seed", type=int, default=0, help="train: seed of the net, batches and generated samples")
+    de.add_argument("--augment", default="none", choices=["none", "robust"],
+                    help="train: robust = random JPEG and resize augmentation (Wang et al. 2020)")
+    de.add_argument("--resolution", type=int, help="train: image size (default: the generator's)")
+    de.add_argument("--width", type=int, help="train: base conv width (default 8)")
+    de.set_defaults(func=cmd_detect)
 
     tr = sub.add_parser("translate", help="run an image-to-image model (pix2pix, cyclegan, stargan, srgan, spade) "
                         "on image files")
@@ -176,7 +262,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     e = sub.add_parser("eval", help="metrics of a checkpoint (FID, KID, precision/recall, IS, modes)")
     e.add_argument("--checkpoint", help="run or checkpoint directory")
-    e.add_argument("--metrics", help="comma list of fid,kid,prdc,is,modes,class_acc (default: by data kind)")
+    e.add_argument("--metrics", help="comma list of fid,kid,prdc,is,modes,class_acc,cas (default: by data kind; "
+                   "cas, the classification accuracy score, is slow and never a default)")
     e.add_argument("--n", type=int, help="generated samples (default 10000 images, 2500 points)")
     e.add_argument("--json", action="store_true", help="print one JSON object")
     e.add_argument("--extractor", help="digits, randconv, inception or points (default: by dataset)")
@@ -187,6 +274,16 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--data", help="with --real-vs-real: a built-in dataset")
     e.add_argument("--resolution", type=int, default=32, help="with --real-vs-real: image size")
     e.set_defaults(func=cmd_eval)
+
+    st = sub.add_parser("studio", help="the web app: generate, explore, translate, monitor runs, 2D playground")
+    st.add_argument("--checkpoint", help="a checkpoint or run directory to serve")
+    st.add_argument("--runs", help="a folder of run directories (monitor them; pick any as the model)")
+    st.add_argument("--port", type=int, default=7860, help="port (default 7860; 0 picks a free one)")
+    st.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1, this machine only)")
+    st.add_argument("--detector", help="a detector folder from `gankit detect train` (for the Detect page)")
+    st.add_argument("--threads", type=int, default=1, help="PyTorch threads per request (default 1)")
+    st.add_argument("--verbose", action="store_true", help="log every request")
+    st.set_defaults(func=cmd_studio)
 
     b = sub.add_parser("bench", help="training throughput: gankit's loop vs a tutorial-style loop")
     b.add_argument("--workloads", help="comma-separated (default: all): dcgan32,stylegan2,pix2pix")

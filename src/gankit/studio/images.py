@@ -1,0 +1,135 @@
+"""Pictures at the studio's edge: PNG bytes with provenance, data URLs, and safe uploads.
+
+Everything a browser sends is bounded *before* it is decoded: the byte size by the server
+(``MAX_UPLOAD_BYTES``), the pixel count here from the image header (``MAX_UPLOAD_PIXELS``),
+so a decompression bomb is refused without allocating its pixels.
+"""
+from __future__ import annotations
+
+import base64
+import io
+import math
+
+import numpy as np
+import torch
+
+from .. import viz
+from ..data.transforms import MAX_PIXELS
+from ..errors import UserError
+
+MAX_UPLOAD_BYTES = 8 * 1024 * 1024  # an upload's body, in bytes
+MAX_UPLOAD_PIXELS = min(MAX_PIXELS, 4096 * 4096)  # width * height of an uploaded image
+
+
+def png_bytes(arr: np.ndarray, pnginfo: dict | None = None, scale: int = 1) -> bytes:
+    """uint8 ``[H, W, C]`` (C = 1, 3 or 4) -> PNG bytes with text chunks ``pnginfo``, upscaled
+    by an integer ``scale`` (nearest neighbour: pixels stay visible)."""
+    from PIL import Image, PngImagePlugin
+
+    im = Image.fromarray(arr[..., 0] if arr.shape[-1] == 1 else arr)
+    if scale > 1:
+        im = im.resize((im.width * scale, im.height * scale), Image.NEAREST)
+    info = None
+    if pnginfo:
+        info = PngImagePlugin.PngInfo()
+        for k, v in pnginfo.items():
+            info.add_text(str(k), str(v))
+    buf = io.BytesIO()
+    im.save(buf, format="PNG", pnginfo=info)
+    return buf.getvalue()
+
+
+def display_scale(width: int, height: int, target: int = 384, most: int = 8) -> int:
+    """An integer upscaling that brings the longer side of a small picture near ``target``."""
+    return int(max(1, min(most, target // max(1, width, height))))
+
+
+def grid_png(x: torch.Tensor, pnginfo: dict | None = None, nrow: int | None = None, target: int = 384) -> bytes:
+    """Images ``[N, C, H, W]`` in [-1, 1] as one PNG grid, upscaled (nearest neighbour) so the
+    grid is about ``target`` px wide. Each image is enlarged *before* tiling, so the grey
+    gutters stay 2 px thin (and a single image has none)."""
+    x = x.detach().float().cpu()
+    n, _, h, w = x.shape
+    cols = nrow or max(1, math.ceil(math.sqrt(n)))
+    rows = math.ceil(n / cols)
+    s = display_scale(cols * w, rows * h, target)
+    if s > 1:
+        x = x.repeat_interleave(s, dim=-1).repeat_interleave(s, dim=-2)  # [N, C, sH, sW]
+    return png_bytes(viz.image_grid(x, nrow=cols, pad=0 if n == 1 else 2), pnginfo)
+
+
+def data_url(png: bytes) -> str:
+    """PNG bytes as a ``data:image/png;base64,...`` URL (what the page shows and downloads)."""
+    return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
+
+
+def scatter_png(points: np.ndarray, pnginfo: dict | None = None, means=None, title: str = "") -> bytes:
+    """A scatter plot of 2D points ``[N, 2]`` as PNG bytes.
+
+    Uses matplotlib's object API (a ``Figure`` with its own Agg canvas), not ``pyplot``,
+    whose global figure state is not safe across the server's threads.
+    """
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+    from PIL import Image
+
+    fig = Figure(figsize=(5, 5), dpi=100)
+    FigureCanvasAgg(fig)
+    ax = fig.add_subplot(111)
+    ax.scatter(points[:, 0], points[:, 1], s=3, c="#5b3cc4", alpha=0.6, label="generated")
+    if means is not None:
+        m = np.asarray(means)
+        ax.scatter(m[:, 0], m[:, 1], s=30, c="#d33", marker="x", label="true modes")
+        ax.legend(loc="upper right", markerscale=2, fontsize=7)
+    ax.set_aspect("equal", adjustable="datalim")
+    if title:
+        ax.set_title(title, fontsize=9)
+    fig.tight_layout()
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png")
+    arr = np.asarray(Image.open(io.BytesIO(buf.getvalue())).convert("RGB"))
+    return png_bytes(arr, pnginfo)
+
+
+def decode_upload(data: bytes, max_pixels: int = MAX_UPLOAD_PIXELS, max_bytes: int = MAX_UPLOAD_BYTES):
+    """Bytes a browser uploaded -> a fully decoded PIL image; ``UserError`` with a readable
+    reason for anything that is not a usable picture (empty, too big, not an image, truncated)."""
+    from PIL import Image, ImageOps
+
+    if not data:
+        raise UserError("upload: the file is empty")
+    if len(data) > max_bytes:
+        raise UserError(f"upload: {len(data):,} bytes is more than the limit of {max_bytes:,} bytes")
+    try:
+        im = Image.open(io.BytesIO(data))
+    except Image.DecompressionBombError:
+        raise UserError(f"upload: the image has more pixels than the limit of {max_pixels:,} pixels") from None
+    except Exception:  # noqa: BLE001 - any unidentifiable data
+        raise UserError("upload: not an image file this server can read (use PNG, JPEG, GIF, BMP or WebP)") from None
+    w, h = im.size
+    if w < 1 or h < 1:
+        raise UserError("upload: the image is empty")
+    if w * h > max_pixels:
+        raise UserError(f"upload: {w}x{h} = {w * h:,} pixels is more than the limit of {max_pixels:,} pixels")
+    try:
+        im.load()
+    except Exception as e:  # noqa: BLE001 - truncated or corrupt pixel data
+        first = (str(e).strip().splitlines() or [type(e).__name__])[0]
+        raise UserError(f"upload: the image data is damaged ({first})") from None
+    return ImageOps.exif_transpose(im)
+
+
+def upload_to_file(data: bytes, directory, name: str = "upload.png") -> str:
+    """Decode (and so validate) an upload and re-encode it as PNG in ``directory``; returns its path.
+
+    Library readers that take a path (``gankit.translate.read_input``) then only ever see a
+    clean PNG of bounded size; transparency is kept (inpainting masks live in alpha).
+    """
+    import os
+
+    im = decode_upload(data)
+    if im.mode not in ("1", "L", "LA", "P", "RGB", "RGBA", "I", "I;16"):
+        im = im.convert("RGBA" if "A" in im.mode else "RGB")
+    path = os.path.join(str(directory), name)
+    im.save(path, format="PNG")
+    return path
