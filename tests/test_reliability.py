@@ -129,7 +129,7 @@ def _cli(out, steps, resume=False):
 
 
 def test_sigkill_at_random_moments_then_resume_is_exact(tmp_path):
-    steps = 24
+    steps = 12
     subprocess.run(_cli(tmp_path / "full", steps), check=True, capture_output=True, timeout=300)
     ref = _weights(tmp_path / "full")
     rnd = random.Random(0)
