@@ -5,6 +5,8 @@ path}``); a new modality registers its own (text file, CSV, GIF, ...).
 """
 from __future__ import annotations
 
+import functools
+import hashlib
 from pathlib import Path
 
 import numpy as np
@@ -43,17 +45,56 @@ def sample(model: Model, n: int, seed: int = 0, class_: int | None = None,
     return torch.cat(outs)
 
 
+@functools.lru_cache(maxsize=16)
+def _file_sha256(path: str, mtime_ns: int, size: int) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def checkpoint_hash(model: Model) -> str:
+    """sha256 of the sampling network's weights file (``G_ema`` when present, else G), hashed
+    once per file version: which exact generator made an image."""
+    name = "G_ema" if "G_ema" in model.nets else model.recipe.sample_net
+    f = Path(model.path) / name / "model.safetensors"
+    if not f.is_file():
+        return "unknown"
+    st = f.stat()
+    return _file_sha256(str(f), st.st_mtime_ns, st.st_size)
+
+
+def provenance(model: Model, seed: int) -> dict:
+    """The PNG text chunks every generated image carries: generator, checkpoint hash, seed, and
+    an explicit ``gankit:synthetic = true`` (read them back with ``PIL.Image.open(f).text``)."""
+    return {"gankit:synthetic": "true", "gankit:recipe": model.config.recipe,
+            "gankit:checkpoint": str(model.path), "gankit:checkpoint_sha256": checkpoint_hash(model),
+            "gankit:step": model.step, "gankit:seed": seed, "Software": "gankit (generated image)"}
+
+
 def write_samples(model: Model, n: int, out: str | Path, seed: int = 0, class_: int | None = None,
-                  truncation: float | None = None) -> dict[str, Path]:
-    """Write ``n`` samples to ``out``; returns the main files written."""
+                  truncation: float | None = None, watermark: int | None = None,
+                  watermark_message: int | None = None) -> dict[str, Path]:
+    """Write ``n`` samples to ``out``; returns the main files written.
+
+    ``watermark``: an integer key; images then also carry an invisible keyed watermark whose
+    32-bit message defaults to the first 8 hex digits of the checkpoint hash (see
+    ``gankit.detect.watermark``; read with ``gankit detect --watermark KEY``).
+    """
     out = Path(out)
+    kind = model.meta["kind"]
+    if watermark is not None and kind not in ("images", "paired", "unpaired"):
+        raise UserError(f"--watermark: only images can carry a watermark; this model makes {kind}")
     out.mkdir(parents=True, exist_ok=True)
     x = sample(model, n, seed, class_, truncation)
-    provenance = {"gankit:checkpoint": str(model.path), "gankit:step": model.step, "gankit:seed": seed,
-                  "gankit:recipe": model.config.recipe, "Software": "gankit (generated image)"}
-    kind = model.meta["kind"]
+    provenance_ = provenance(model, seed)
+    if watermark is not None:
+        from .detect.watermark import watermark_batch
+
+        x, provenance_["gankit:watermark"] = watermark_batch(x, watermark, watermark_message, model)
     writer = WRITERS.get(kind) if kind in WRITERS else WRITERS.get("images")
-    return writer(x, out, model, provenance)
+    return writer(x, out, model, provenance_)
 
 
 def _write_points(x: torch.Tensor, out: Path, model: Model, provenance: dict) -> dict[str, Path]:

@@ -61,7 +61,10 @@ def lsgan(d_real, d_fake):
 
 def relativistic_average(d_real, d_fake):
     """Relativistic average GAN (Jolicoeur-Martineau 2018, RaSGAN): each side is judged
-    relative to the mean of the other."""
+    relative to the mean of the other. Both halves need
+    ``d_real`` (``g_needs_real``)."""
+    if d_real is None:
+        raise ValueError("relativistic loss: both halves need d_real (the loss sets g_needs_real)")
     r, f = d_real.float(), d_fake.float()
     loss_d = _mean(F.softplus(-(r - f.mean()))) + _mean(F.softplus(f - r.mean()))
     loss_g = _mean(F.softplus(r - f.mean())) + _mean(F.softplus(-(f - r.mean())))

@@ -22,8 +22,8 @@ loss multiplied by ``interval`` so its average strength is unchanged.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, fields
-from typing import Callable, Iterable
 
 import torch
 import torch.nn.functional as F
@@ -82,7 +82,7 @@ def r1_penalty(D: DFn, real: torch.Tensor, y: torch.Tensor | None = None, pack: 
 
 
 def consistency_penalty(d_x: torch.Tensor, d_tx: torch.Tensor) -> torch.Tensor:
-    """``E ||D(x) - D(T(x))||^2`` (Zhang et al. 2020 eq. 1; Zhao et al. 2020, bCR, eq. 1-2).
+    """``E ||D(x) - D(T(x))||^2`` (Zhang et al. 2020, CR-GAN; Zhao et al. 2020, bCR, Alg. 1).
 
     Gradients flow through both terms, as in the papers' algorithms.
     """
@@ -105,7 +105,7 @@ def consistency_transform(x: torch.Tensor, rng: torch.Generator | None = None, t
     if flip:
         do = (torch.rand(n, generator=rng) < 0.5).to(x.device)[:, None, None, None]
         x = torch.where(do, x.flip(3), x)
-    s = min(int(round(translate * h)), h - 1, w - 1)
+    s = min(round(translate * h), h - 1, w - 1)
     if s > 0:
         xp = F.pad(x, (s, s, s, s), mode="reflect")  # [N, C, H + 2s, W + 2s]
         dy = torch.randint(-s, s + 1, (n,), generator=rng).to(x.device)
@@ -238,7 +238,7 @@ class R1(Regularizer):
 @REGULARIZERS.register("cr")
 @dataclass
 class Consistency(Regularizer):
-    """Balanced consistency regularization, bCR (Zhao et al. 2020, eq. 1-2):
+    """Balanced consistency regularization, bCR (Zhao et al. 2020, Alg. 1):
     ``weight * E||D(x) - D(T x)||^2 + weight_fake * E||D(G z) - D(T G z)||^2`` (10 and 10 in
     the paper; ``weight_fake`` < 0 means "same as weight"). T: :func:`consistency_transform`."""
 

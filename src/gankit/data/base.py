@@ -1,9 +1,10 @@
 """The in-memory dataset the loop trains on, and the dataset registry entries.
 
 Every dataset, built-in or user, becomes a :class:`Data`: examples held in memory
-(images as uint8 NCHW, points as float32 [N, D]) with optional integer labels. Batches are
-a pure function of ``(index, seed, rank, world)``: no iterator state, so resume and DDP
-sharding are exact by construction. That includes the one per-batch transform, the random
+(images as uint8 NCHW, points as float32 [N, D]; beyond images: character ids, encoded table
+rows, multivariate sequences, video clips, see :data:`PAYLOADS`) with optional integer labels.
+Batches are a pure function of ``(index, seed, rank, world)``: no iterator state, so resume and
+DDP sharding are exact by construction. That includes the one per-batch transform, the random
 horizontal flip (``Data.flip``), whose coin tosses are seeded by ``(seed, index, rank)``.
 """
 from __future__ import annotations
@@ -16,7 +17,17 @@ import torch
 
 from ..registry import DATASETS
 
-KINDS = ("points", "images", "paired", "unpaired")
+KINDS = ("points", "images", "paired", "unpaired", "text", "tabular", "sequence", "video")
+IMAGE_KINDS = ("images", "paired", "unpaired")  # x is uint8 [N, C, H, W]
+# The kinds beyond images keep their payload in ``x`` (dtype, number of dims) and what it means
+# in ``info`` (vocabulary, column specs, feature scaling, ...), so ``data.json`` describes it.
+PAYLOADS = {
+    "text": (torch.int64, 2),  # character ids [N, L]; info["vocab"] maps id -> character
+    "tabular": (torch.float32, 2),  # encoded rows [N, D_enc]; info["transform"] decodes them
+    "sequence": (torch.float32, 3),  # multivariate time series [N, T, F], standardised
+    "video": (torch.uint8, 5),  # clips [N, T, C, H, W]
+}
+FLIPPABLE = (*IMAGE_KINDS, "video")  # kinds a left-right mirror applies to
 
 
 @dataclass
@@ -26,8 +37,9 @@ class Data:
     Attributes:
         name: dataset name (built-in name or the user's path).
         kind: ``"points"`` (x is float32 [N, D]), ``"images"`` (x is uint8 [N, C, H, W]),
-            ``"paired"`` (image-to-image: input ``a[i]`` goes with target ``x[i]``) or
-            ``"unpaired"`` (two domains: ``a`` is domain A, ``x`` domain B, no correspondence).
+            ``"paired"`` (image-to-image: input ``a[i]`` goes with target ``x[i]``),
+            ``"unpaired"`` (two domains: ``a`` is domain A, ``x`` domain B, no correspondence),
+            or a kind of :data:`PAYLOADS` (``"text"``, ``"tabular"``, ``"sequence"``, ``"video"``).
         x: the examples (for paired/unpaired: the target / B domain images).
         a: input / A-domain images, uint8 [M, C', H, W] (paired: M == N), else None.
         y: int64 labels [N], or None.
@@ -37,7 +49,8 @@ class Data:
             (class ids index ``info["seg_classes"]``); e.g. the ``scenes`` datasets.
         captions: optional one caption per example (``len == N``), e.g. ``scenes``.
         flip: randomly mirror images left-right in :meth:`batch` (a data augmentation;
-            paired inputs, targets and label maps flip together).
+            paired inputs, targets and label maps flip together; every frame of a video clip
+            flips together; ignored for text, tables and sequences).
     """
 
     name: str
@@ -53,8 +66,11 @@ class Data:
 
     def __post_init__(self):
         assert self.kind in KINDS, self.kind
-        if self.kind != "points":
+        if self.kind in IMAGE_KINDS:
             assert self.x.dtype == torch.uint8 and self.x.dim() == 4, (self.x.dtype, self.x.shape)
+        elif self.kind in PAYLOADS:
+            dtype, dims = PAYLOADS[self.kind]
+            assert self.x.dtype == dtype and self.x.dim() == dims, (self.kind, self.x.dtype, self.x.shape)
         if self.kind in ("paired", "unpaired"):
             assert self.a is not None and self.a.dtype == torch.uint8 and self.a.dim() == 4
         if self.kind == "paired":
@@ -76,11 +92,14 @@ class Data:
 
     @property
     def shape(self) -> tuple[int, ...]:
-        """Shape of one example: (C, H, W) or (D,)."""
+        """Shape of one example: (C, H, W), (D,), or the payload's ((L,), (T, F), (T, C, H, W))."""
         return tuple(self.x.shape[1:])
 
     def to_float(self, x: torch.Tensor) -> torch.Tensor:
-        """Examples as the nets see them: images in [-1, 1] float32, points unchanged."""
+        """Examples as the nets see them: images (and video frames) in [-1, 1] float32, points,
+        table rows and sequences as float32, text as its int64 character ids (nets embed them)."""
+        if self.kind == "text":
+            return x
         if x.dtype == torch.uint8:
             return x.float().div_(127.5).sub_(1.0)
         return x.float()
@@ -143,7 +162,7 @@ class Data:
         """
         idx = self.indices(index, batch_size, seed, rank, world)
         x = self.x[idx]
-        flips = self._flips(len(idx), index, seed, rank, 0) if self.flip and self.kind != "points" else None
+        flips = self._flips(len(idx), index, seed, rank, 0) if self.flip and self.kind in FLIPPABLE else None
         out = {"real": self.to_float(_flip(x, flips))}
         if self.y is not None:
             out["y"] = self.y[idx]
@@ -183,10 +202,11 @@ class Data:
 
 
 def _flip(x: torch.Tensor, flips: torch.Tensor | None) -> torch.Tensor:
-    """Mirror the images [N, C, H, W] whose ``flips`` entry is True (left-right)."""
+    """Mirror the images [N, C, H, W] (or clips [N, T, C, H, W]) whose ``flips`` entry is True
+    (left-right)."""
     if flips is None or not bool(flips.any()):
         return x
-    return torch.where(flips.view(-1, 1, 1, 1), x.flip(-1), x)
+    return torch.where(flips.view(-1, *[1] * (x.dim() - 1)), x.flip(-1), x)
 
 
 @dataclass

@@ -21,6 +21,12 @@ idx                       MNIST/Fashion-MNIST ``*-images-idx3-ubyte[.gz]`` (+ la
                           a folder holding them (``t10k-*`` is the test split).
 cifar                     CIFAR-10 python batches ``data_batch_*`` / ``test_batch``, or a folder
                           holding them (e.g. ``cifar-10-batches-py/``).
+text (.txt)               a UTF-8 text file: character windows (kind "text"),
+                          :func:`gankit.data.text.load_text_file`.
+table (.csv)              a CSV with a header, one example per row (kind "tabular"),
+                          :func:`gankit.data.tabular.load_csv_table`; with ``layout=series``
+                          one time step per row (kind "sequence"),
+                          :func:`gankit.data.timeseries.load_csv_series`.
 ========================  =====================================================================
 
 When a split is asked for that the data does not have (e.g. ``test`` of a plain folder), the
@@ -160,6 +166,11 @@ def detect_format(p: Path, layout: str = "auto") -> str:
     if not p.exists():
         raise UserError(f"{p}: no such file or directory")
     if p.is_file():
+        if p.suffix.lower() in MODALITY_FILES:  # only `gankit data check` gets here (see load_user_data)
+            how = "--recipe gumbel-gan" if p.suffix.lower() == ".txt" else \
+                "--recipe ctgan, or --recipe rgan --set data.kwargs.layout=series"
+            raise UserError(f"{p}: `gankit data check` inspects image datasets; a {p.suffix.lower()} file is "
+                            f"checked as it loads: gankit train --data {p} {how}")
         if p.suffix.lower() in (".npz", ".npy"):
             return "npz"
         if formats.looks_like_idx(p):
@@ -169,7 +180,7 @@ def detect_format(p: Path, layout: str = "auto") -> str:
         if p.suffix.lower() in IMAGE_EXTS:
             raise UserError(f"{p}: a single image; point the data path at the folder that holds the images")
         raise UserError(f"{p}: unsupported data file (expected a folder of images, .npz/.npy, MNIST IDX "
-                        f"*-images-idx3-ubyte[.gz] or a CIFAR data_batch_*/test_batch)")
+                        f"*-images-idx3-ubyte[.gz], a CIFAR data_batch_*/test_batch, .txt or .csv)")
     if layout == "unpaired" or (layout == "auto" and unpaired_dirs(p, "train")):
         if not unpaired_dirs(p, "train"):
             raise UserError(f"{p}: layout=unpaired needs trainA/ and trainB/ folders")
@@ -188,8 +199,38 @@ def detect_format(p: Path, layout: str = "auto") -> str:
 
 
 # ------------------------------------------------------------------------- loading
+MODALITY_FILES = (".txt", ".csv")  # files of the kinds beyond images (their own data.kwargs)
+
+
+def load_modality_file(p: Path, split: str, kwargs: dict) -> Data:
+    """A ``.txt`` (text) or ``.csv`` (table, or with ``layout=series`` a time series) file.
+
+    Their ``data.kwargs`` are the loader's keyword arguments (checked: a wrong key is a
+    UserError listing the right ones); bad content is a UserError naming the file and line.
+    """
+    from ..registry import check_kwargs
+
+    kwargs = dict(kwargs)
+    layout = kwargs.pop("layout", "auto")
+    if p.suffix.lower() == ".txt":
+        from .text import load_text_file as loader
+
+        if layout not in ("auto", "text"):
+            raise UserError(f"data.kwargs.layout={layout!r}: {p} is a .txt file (layout: text)")
+    elif layout in ("auto", "table"):
+        from .tabular import load_csv_table as loader
+    elif layout == "series":
+        from .timeseries import load_csv_series as loader
+    else:
+        raise UserError(f"data.kwargs.layout={layout!r}: a .csv file is a table or a series (layout=series)")
+    check_kwargs(loader, kwargs, f"data.kwargs for {p.name}")
+    return loader(p, split, **kwargs)
+
+
 def load_user_data(path: str, resolution: int = 32, split: str = "train", **kwargs) -> Data:
     """Load the user dataset at ``path`` (any layout in the module docstring) at ``resolution``."""
+    if Path(path).suffix.lower() in MODALITY_FILES and Path(path).is_file():
+        return load_modality_file(Path(path), split, kwargs)
     o = parse_options(kwargs)
     if resolution < 1:
         raise UserError(f"data.resolution must be >= 1, got {resolution}")

@@ -13,6 +13,7 @@ Registered metrics (``gankit.registry.METRICS``): fid, kid, prdc, is, modes, cla
 the in-training evaluation.
 """
 from . import core  # noqa: F401  (registers the metrics)
+from . import cas  # noqa: F401  (registers the cas metric)
 from .fid import fid_from_features, fid_from_stats
 from .inception_score import inception_score
 from .kid import kid_from_features

@@ -13,7 +13,6 @@ import torch.nn.functional as F
 from torch import nn
 from torch.nn.utils.parametrizations import spectral_norm as _torch_spectral_norm
 
-
 # --------------------------------------------------------------------- spectral norm
 
 
@@ -60,7 +59,7 @@ class SelfAttention(nn.Module):
         self.gamma = nn.Parameter(torch.zeros(()))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        n, c, hh, ww = x.shape
+        n, _, hh, ww = x.shape
         q = self.f(x).flatten(2)  # [N, C/k, HW]  f(x_i)
         key = self.g(x).flatten(2)  # [N, C/k, HW]  g(x_j)
         val = self.h(x).flatten(2)  # [N, C/k, HW]  h(x_i)

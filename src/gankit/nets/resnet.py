@@ -10,7 +10,7 @@ Options on the same two classes (resolution and width are constructor arguments)
 * ``attention_res``: a SAGAN self-attention block (Zhang et al. 2019) after the block whose
   output is ``attention_res`` pixels wide (G and D);
 * ``num_classes`` (G): conditional batch norm in every block (Miyato & Koyama 2018);
-* ``num_classes`` (D): projection head ``+ <embed(y), phi(x)>`` (Miyato & Koyama 2018, eq. 3);
+* ``num_classes`` (D): projection head ``+ <embed(y), phi(x)>`` (Miyato & Koyama 2018, sec. 3);
 * ``aux_classes`` (D): auxiliary classifier head (ACGAN, Odena et al. 2017);
 * ``q_cat`` / ``q_cont`` (D): InfoGAN's Q head (Chen et al. 2016) on D's features;
 * ``pack`` (D): PacGAN packing (Lin et al. 2018).
@@ -28,7 +28,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..registry import NETS
-from .layers import ConditionalBatchNorm2d, SelfAttention, maybe_sn, pack as pack_samples
+from .layers import ConditionalBatchNorm2d, SelfAttention, maybe_sn
+from .layers import pack as pack_samples
 
 
 def _check_resolution(resolution: int) -> int:
@@ -163,6 +164,8 @@ class ResNetDiscriminator(nn.Module):
         pack: PacGAN packing degree (consecutive ``pack`` images are scored together).
     """
 
+    projection = True  # num_classes > 0 conditions D by projection (the `projection` recipe checks)
+
     def __init__(self, resolution: int = 32, channels: int = 3, ndf: int = 128, sn: bool = True,
                  num_classes: int = 0, aux_classes: int = 0, q_cat: list[int] = (), q_cont: int = 0,
                  attention_res: int = 0, pack: int = 1):
@@ -190,7 +193,10 @@ class ResNetDiscriminator(nn.Module):
         self.embed = maybe_sn(_init(nn.Embedding(num_classes, ndf)), sn) if num_classes else None
         self.aux = maybe_sn(_init(nn.Linear(ndf, aux_classes)), sn) if aux_classes else None
         q_out = sum(self.q_cat) + 2 * self.q_cont  # categorical logits, then means and log-stds
-        self.q = nn.Sequential(nn.Linear(ndf, ndf), nn.LeakyReLU(0.2), nn.Linear(ndf, q_out)) if q_out else None
+        # InfoGAN's Q (Chen et al. 2016, appendix C.1: FC - BN - leaky ReLU - FC); BN also tames
+        # the scale of the sum-pooled features, which would otherwise saturate the log-stds.
+        self.q = nn.Sequential(nn.Linear(ndf, ndf), nn.BatchNorm1d(ndf), nn.LeakyReLU(0.1),
+                               nn.Linear(ndf, q_out)) if q_out else None
 
     def forward(self, x: torch.Tensor, y: torch.Tensor | None = None, heads: bool = False):
         h = pack_samples(x, self.pack)  # [N / pack, pack * C, R, R]
@@ -203,7 +209,7 @@ class ResNetDiscriminator(nn.Module):
         if self.embed is not None:
             if y is None:
                 raise ValueError("this discriminator has a projection head: pass labels y")
-            logit = logit + (self.embed(y) * feat).sum(1)  # + y^T V phi(x)  (eq. 3)
+            logit = logit + (self.embed(y) * feat).sum(1)  # + y^T V phi(x)  (Miyato & Koyama 2018)
         if not heads:
             return logit
         out = {"logit": logit, "features": feat}

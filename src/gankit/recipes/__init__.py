@@ -1,5 +1,8 @@
 """Recipes: one short file per GAN family, registered by name (``gankit recipes``)."""
-from . import classic  # noqa: F401  (registers built-ins)
+from . import acgan, classic, hinge, infogan, lsgan, pacgan, projection, sagan, sngan, wgan  # noqa: F401
+from . import cyclegan, pix2pix, spade, srgan, stargan  # noqa: F401  (image-to-image)
+from . import biggan, progan, stylegan2  # noqa: F401  (the GAN family catalog)
+from . import ctgan, next_frame, rgan, text_gan  # noqa: F401  (beyond images)
 from .base import Phase, Recipe, StepContext
 
 __all__ = ["Phase", "Recipe", "StepContext"]

@@ -1,0 +1,114 @@
+"""SRResNet / SRGAN networks (Ledig et al. 2017, fig. 4) and the offline content-loss features.
+
+* ``srresnet_g``: 9x9 conv + PReLU; ``n_blocks`` residual blocks (3x3 conv, BN, PReLU, 3x3
+  conv, BN, + identity); 3x3 conv + BN + the long skip; ``log2(scale)`` sub-pixel upsampling
+  blocks (3x3 conv to 4x channels, PixelShuffle(2), PReLU; Shi et al. 2016); 9x9 conv to the
+  image, tanh (images live in [-1, 1] here). Low-res ``[N, C, R/s, R/s]`` -> ``[N, C, R, R]``.
+* ``srgan_d``: eight 3x3 convs k64 .. k512 (strides 1, 2 alternating; BN from the second;
+  LeakyReLU 0.2), dense 1024, LeakyReLU, dense 1 -> one logit per image ``[N]``.
+* :class:`RandomFeatures`: a fixed, seeded random conv net whose activations stand in for VGG
+  features in the content loss when no VGG weights are available offline.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+from torch import nn
+
+from ..registry import NETS
+
+
+class _Residual(nn.Module):
+    def __init__(self, w: int):
+        super().__init__()
+        self.body = nn.Sequential(nn.Conv2d(w, w, 3, 1, 1), nn.BatchNorm2d(w), nn.PReLU(w),
+                                  nn.Conv2d(w, w, 3, 1, 1), nn.BatchNorm2d(w))
+
+    def forward(self, x):
+        return x + self.body(x)
+
+
+@NETS.register("srresnet_g")
+class SRResNet(nn.Module):
+    """``x [N, in_channels, R/scale, R/scale]`` -> ``[N, channels, R, R]`` (``resolution`` is the output size)."""
+
+    def __init__(self, in_channels: int = 3, channels: int = 3, resolution: int = 96, scale: int = 4,
+                 ngf: int = 64, n_blocks: int = 16):
+        super().__init__()
+        ups = int(math.log2(scale))
+        if scale < 2 or 2 ** ups != scale:
+            raise ValueError(f"srresnet_g scale must be a power of two >= 2, got {scale}")
+        if resolution % scale:
+            raise ValueError(f"srresnet_g resolution {resolution} is not divisible by scale {scale}")
+        self.in_channels, self.channels, self.resolution, self.scale = in_channels, channels, resolution, scale
+        self.head = nn.Sequential(nn.Conv2d(in_channels, ngf, 9, 1, 4), nn.PReLU(ngf))
+        self.blocks = nn.Sequential(*[_Residual(ngf) for _ in range(n_blocks)],
+                                    nn.Conv2d(ngf, ngf, 3, 1, 1), nn.BatchNorm2d(ngf))
+        up: list[nn.Module] = []
+        for _ in range(ups):
+            up += [nn.Conv2d(ngf, 4 * ngf, 3, 1, 1), nn.PixelShuffle(2), nn.PReLU(ngf)]
+        self.up = nn.Sequential(*up)
+        self.tail = nn.Sequential(nn.Conv2d(ngf, channels, 9, 1, 4), nn.Tanh())
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h = self.head(x)  # [N, ngf, r, r]
+        h = h + self.blocks(h)  # the long skip of fig. 4
+        return self.tail(self.up(h))  # [N, channels, r * scale, r * scale]
+
+
+@NETS.register("srgan_d")
+class SRGANDiscriminator(nn.Module):
+    """``x [N, channels, R, R]`` -> logits ``[N]`` (fig. 4, lower half)."""
+
+    def __init__(self, channels: int = 3, resolution: int = 96, ndf: int = 64, max_mult: int = 8):
+        super().__init__()
+        layers: list[nn.Module] = [nn.Conv2d(channels, ndf, 3, 1, 1), nn.LeakyReLU(0.2, True)]
+        w, side = ndf, resolution
+        for i in range(7):  # k64s2, k128s1, k128s2, k256s1, k256s2, k512s1, k512s2
+            stride = 2 if i % 2 == 0 else 1
+            wo = ndf * min(2 ** ((i + 1) // 2), max_mult)
+            layers += [nn.Conv2d(w, wo, 3, stride, 1), nn.BatchNorm2d(wo), nn.LeakyReLU(0.2, True)]
+            w, side = wo, (side + 1) // 2 if stride == 2 else side
+        self.features = nn.Sequential(*layers)
+        self.head = nn.Sequential(nn.Flatten(), nn.Linear(w * side * side, 16 * ndf), nn.LeakyReLU(0.2, True),
+                                  nn.Linear(16 * ndf, 1))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.features(x)).squeeze(1)  # [N]
+
+
+class RandomFeatures(nn.Module):
+    """A frozen random conv net (3x3 convs with He-normal weights from a seeded numpy PCG64
+    stream, ReLU, a stride-2 conv per stage): the same weights on every machine, no download.
+
+    Random-weight conv features preserve much of the perceptual structure of trained ones for
+    loss purposes (they respond to edges and texture at several scales; e.g. Ulyanov et al.
+    2018 on untrained nets as priors), so they are the offline default of the SRGAN content
+    loss. ``forward`` returns the activations of every stage, coarse last.
+    """
+
+    def __init__(self, channels: int = 3, widths: tuple[int, ...] = (32, 64, 128), seed: int = 0):
+        super().__init__()
+        rng = np.random.default_rng(seed)
+        self.stages = nn.ModuleList()
+        w_in = channels
+        for w in widths:
+            convs = []
+            for stride in (1, 2):
+                conv = nn.Conv2d(w_in, w, 3, stride, 1)
+                conv.weight.data = torch.from_numpy(
+                    (rng.standard_normal((w, w_in, 3, 3)) * np.sqrt(2.0 / (w_in * 9))).astype(np.float32))
+                conv.bias.data.zero_()
+                convs += [conv, nn.ReLU()]
+                w_in = w
+            self.stages.append(nn.Sequential(*convs))
+        self.requires_grad_(False).eval()
+
+    def forward(self, x: torch.Tensor) -> list[torch.Tensor]:
+        out = []
+        for s in self.stages:
+            x = s(x)
+            out.append(x)
+        return out

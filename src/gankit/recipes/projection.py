@@ -1,0 +1,25 @@
+"""The projection discriminator (Miyato & Koyama 2018), class-conditional."""
+from __future__ import annotations
+
+from ..errors import UserError
+from ..registry import NETS, RECIPES
+from .adversarial import AdversarialRecipe
+
+
+@RECIPES.register("projection")
+class Projection(AdversarialRecipe):
+    """Miyato & Koyama 2018: D(x, y) = psi(phi(x)) + y^T V phi(x) (sec. 3) instead of
+    concatenating the label; G has class-conditional batch norm. ResNets with spectral norm,
+    hinge loss, Adam 2e-4 betas (0, 0.9), n_dis 5 (sec. 5). Sample a class with --class."""
+
+    name = "projection"
+    description = "Miyato & Koyama 2018: class-conditional, projection D + conditional-BN G, SN ResNets, hinge"
+    conditional = True
+
+    @classmethod
+    def resolve(cls, cfg, meta):
+        cfg = super().resolve(cfg, meta)
+        if not getattr(NETS.get(cfg.D.name), "projection", False):
+            raise UserError(f"recipe 'projection' needs a projection discriminator (e.g. resnet_d); "
+                            f"D.name={cfg.D.name!r} is not one")
+        return cfg

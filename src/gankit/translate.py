@@ -1,0 +1,288 @@
+"""``gankit translate``: run a trained image-to-image model on image files.
+
+:func:`translate` runs a loaded model on tensors; :func:`translate_files` is what the CLI calls:
+it reads a file or a folder, translates every image and writes PNGs.
+
+**Sizes.** Any input size is accepted: each input is *resized* (not tiled) to the model's input
+resolution -- squashed to a square, bilinear with antialiasing for images, nearest neighbour
+for label maps -- and the output is written at the model's output resolution (x4 the input's for
+super-resolution). Nothing is cropped, so non-square inputs come out with a changed aspect ratio.
+
+**Inputs** by model kind (``recipe.input_spec``):
+
+* images (pix2pix, l1-only, cyclegan, stargan, srgan, srresnet): any picture Pillow reads,
+  converted to the model's channels (gray <-> RGB; transparency over white);
+* inpainting (a 4-channel input such as ``masked2photo``'s): an RGBA image whose transparent
+  pixels (alpha < 128) are the hole to fill; an image without alpha has no hole;
+* label maps (spade): a grayscale or palette PNG whose pixel values are class ids
+  ``0 .. K-1`` (the names are in the checkpoint's ``data.json``, ``info.seg_classes``).
+
+**Targets.** When the input folder holds ``A/`` and ``B/`` subfolders (pix2pix's paired layout,
+files matched by name), ``A`` files are the inputs and ``B`` files their targets, and an
+``input | output | target`` strip is written beside each output as ``<name>_strip.png``.
+
+**Outputs.** ``OUT/<name>.png`` (``<name>`` is the input's path relative to the input folder,
+``/`` replaced by ``_``). Multi-domain models (stargan) write one output per domain,
+``<name>_d<K>.png``, unless ``--domain K`` picks one.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from . import viz
+from .checkpoint import Model
+from .errors import UserError
+
+CHUNK = 64
+
+
+def is_translation_model(model: Model) -> bool:
+    """True when the checkpoint's recipe translates inputs (has the translation API)."""
+    return all(hasattr(model.recipe, k) for k in ("translate", "input_spec", "output_spec", "picture"))
+
+
+def check_model(model: Model) -> None:
+    """UserError (exit 2) for checkpoints that are not image-to-image models."""
+    if not is_translation_model(model):
+        raise UserError(f"--checkpoint {model.path}: recipe {model.config.recipe!r} is not an image-to-image "
+                        f"model (it samples from noise); translate needs a pix2pix, l1-only, cyclegan, stargan, "
+                        f"srgan, srresnet or spade checkpoint")
+
+
+@torch.no_grad()
+def translate(model: Model, inputs: torch.Tensor, direction: str = "AtoB", domain: int | None = None,
+              seed: int = 0) -> torch.Tensor:
+    """Translate prepared inputs with a loaded model.
+
+    ``inputs``: float ``[N, C, r, r]`` in [-1, 1] with ``model.recipe.input_spec(direction)``'s
+    channels and resolution, or class ids ``[N, r, r]`` for label-map models. Returns
+    ``[N, C', R, R]`` in [-1, 1]. ``domain`` is the target domain of multi-domain models.
+    """
+    check_model(model)
+    out = []
+    for s in range(0, len(inputs), CHUNK):
+        y = model.recipe.translate(model.nets, inputs[s:s + CHUNK], direction, domain, seed=seed + s)
+        out.append(y.float().cpu())
+    return torch.cat(out)
+
+
+# ----------------------------------------------------------------------- reading files
+
+
+def collect_inputs(path: str | Path) -> tuple[list[tuple[Path, Path | None, str]], Path]:
+    """``[(input file, target file or None, output name)]`` for a file or folder, and the root."""
+    from .data.user import list_images, match_ab
+
+    p = Path(path)
+    if not p.exists():
+        raise UserError(f"--input {p}: no such file or folder")
+    if p.is_file():
+        return [(p, None, p.stem)], p.parent
+    if (p / "A").is_dir() and (p / "B").is_dir():
+        pairs = match_ab(p / "A", p / "B")
+        return [(a, b, _name(a, p / "A")) for a, b in pairs], p
+    files = list_images(p)
+    if not files:
+        raise UserError(f"--input {p}: the folder holds no image files")
+    return [(f, None, _name(f, p)) for f in files], p
+
+
+def _name(f: Path, root: Path) -> str:
+    return "_".join(f.relative_to(root).with_suffix("").parts)
+
+
+def _open(path: Path):
+    from .data.transforms import BadImage, open_image
+
+    try:
+        return open_image(path)
+    except BadImage as e:
+        raise UserError(f"--input {path}: not a readable image ({e})") from None
+
+
+def read_image(path: Path, channels: int, resolution: int) -> torch.Tensor:
+    """An image file as float ``[1, channels, R, R]`` in [-1, 1] (squashed, antialiased)."""
+    from .data.base import convert_channels
+    from .data.transforms import image_array, normalize, to_resolution
+
+    with _open(path) as im:
+        arr = image_array(im)
+    x = convert_channels(to_resolution(arr, resolution), channels)
+    return normalize(x)
+
+
+def read_masked(path: Path, resolution: int) -> torch.Tensor:
+    """An RGBA image (transparent = hole) as the 4-channel inpainting input ``[1, 4, R, R]``:
+    RGB with holes set to mid-gray 128, and the mask (+1 hole, -1 known), as ``masked2photo``."""
+    from .data.transforms import normalize, to_resolution
+
+    with _open(path) as im:
+        has_alpha = im.mode in ("RGBA", "LA", "PA", "RGBa", "La") or "transparency" in im.info
+        rgba = np.asarray(im.convert("RGBA"), dtype=np.uint8)
+    rgb = to_resolution(np.ascontiguousarray(rgba[..., :3]), resolution)  # [1, 3, R, R]
+    hole = rgba[..., 3] < 128 if has_alpha else np.zeros(rgba.shape[:2], bool)
+    mask = torch.from_numpy(hole.astype(np.float32))[None, None]
+    mask = torch.nn.functional.interpolate(mask, size=(resolution, resolution), mode="nearest") > 0.5
+    rgb = torch.where(mask, torch.full_like(rgb, 128), rgb)
+    return normalize(torch.cat([rgb, mask.to(torch.uint8) * 255], 1))
+
+
+def read_labels(path: Path, resolution: int, num_labels: int) -> torch.Tensor:
+    """A label-map PNG (gray or palette values = class ids) as int64 ``[1, R, R]`` (nearest)."""
+    with _open(path) as im:
+        if im.mode in ("L", "P", "I", "I;16", "1"):
+            arr = np.asarray(im).astype(np.int64)
+        else:
+            rgb = np.asarray(im.convert("RGB")).astype(np.int64)
+            if not (np.array_equal(rgb[..., 0], rgb[..., 1]) and np.array_equal(rgb[..., 0], rgb[..., 2])):
+                raise UserError(f"--input {path}: a spade model needs a label map (a grayscale or palette "
+                                f"PNG of class ids 0..{num_labels - 1}), not a colour image")
+            arr = rgb[..., 0]
+    if arr.max() >= num_labels or arr.min() < 0:
+        raise UserError(f"--input {path}: label ids must be in 0..{num_labels - 1}, found {int(arr.max())}")
+    t = torch.from_numpy(arr)[None, None].float()
+    return torch.nn.functional.interpolate(t, size=(resolution, resolution), mode="nearest")[:, 0].long()
+
+
+def read_input(path: Path, spec: dict) -> torch.Tensor:
+    """One input file prepared as ``spec`` (``recipe.input_spec``) says."""
+    if spec["kind"] == "labels":
+        return read_labels(path, spec["resolution"], spec["num_labels"])
+    if spec["kind"] == "masked":
+        return read_masked(path, spec["resolution"])
+    return read_image(path, spec["channels"], spec["resolution"])
+
+
+# ----------------------------------------------------------------------- the verb
+
+
+def translate_files(checkpoint: str | Path, input: str | Path, out: str | Path, direction: str = "AtoB",
+                    domain: int | None = None, seed: int = 0) -> dict:
+    """What ``gankit translate`` does; returns ``{"count", "outputs", "strips", "out"}``."""
+    from . import load
+
+    model = load(checkpoint)
+    check_model(model)
+    rec = model.recipe
+    rec.translator(model.nets, direction)  # UserError for a direction the model cannot do
+    domains = rec.domains()
+    if domain is not None and not domains:
+        raise UserError(f"--domain: recipe {model.config.recipe!r} has no domains (stargan has)")
+    if domain is not None and not 0 <= domain < len(domains):
+        raise UserError(f"--domain must be in 0..{len(domains) - 1} ({', '.join(domains)}), got {domain}")
+    items, _ = collect_inputs(input)
+    spec, ospec = rec.input_spec(direction), rec.output_spec(direction)
+    x = torch.cat([read_input(f, spec) for f, _, _ in items])
+    targets = {i: read_image(t, ospec["channels"], ospec["resolution"]) for i, (_, t, _) in enumerate(items) if t}
+    targets_to = [None] if not domains else ([domain] if domain is not None else list(range(len(domains))))
+    outs = [translate(model, x, direction, k, seed) for k in targets_to]  # each [N, C, R, R]
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    info = {"gankit:checkpoint": str(model.path), "gankit:recipe": model.config.recipe, "gankit:direction": direction,
+            "Software": "gankit (translated image)"}
+    written, strips = [], 0
+    for i, (f, _, name) in enumerate(items):
+        for k, y in zip(targets_to, outs):
+            suffix = "" if k is None or domain is not None else f"_d{k}"
+            dest = out / f"{name}{suffix}.png"
+            viz.save_image(viz.to_uint8_images(y[i:i + 1])[0], dest, pnginfo={**info, "gankit:input": str(f)})
+            written.append(dest)
+        if i in targets:
+            pic = rec.picture(x[i:i + 1], direction).float().cpu()
+            row = torch.cat([pic, *(y[i:i + 1] for y in outs), targets[i]])
+            grid = viz.image_grid(row, nrow=len(row))
+            viz.save_image(grid, out / f"{name}_strip.png", scale=max(1, 128 // ospec["resolution"]))
+            strips += 1
+    return {"count": len(items), "outputs": written, "strips": strips, "out": out}
+
+
+# ----------------------------------------------------------------------- paired metrics
+
+
+def ssim(x: torch.Tensor, y: torch.Tensor, sigma: float = 1.5, size: int = 11) -> torch.Tensor:
+    """Structural similarity per image (Wang et al. 2004, eq. 13) of ``x, y [N, C, H, W]`` in [0, 1].
+
+    Gaussian window ``size`` x ``size``, ``sigma`` 1.5, ``K1 = 0.01``, ``K2 = 0.03``, population
+    (co)variances, the mean SSIM map over valid positions and channels (what
+    ``skimage.metrics.structural_similarity(..., gaussian_weights=True, sigma=1.5,
+    use_sample_covariance=False, data_range=1)`` computes). Returns ``[N]``.
+    """
+    size = min(size, x.shape[-1], x.shape[-2])
+    t = torch.arange(size, dtype=torch.float64) - (size - 1) / 2
+    w = torch.exp(-t * t / (2 * sigma * sigma))
+    w = (w / w.sum()).float()
+    c = x.shape[1]
+    k = (w[:, None] * w[None, :]).expand(c, 1, size, size).contiguous()
+
+    def blur(z):
+        return torch.nn.functional.conv2d(z, k, groups=c)
+
+    c1, c2 = 0.01 ** 2, 0.03 ** 2
+    mx, my = blur(x), blur(y)
+    vx, vy, cxy = blur(x * x) - mx * mx, blur(y * y) - my * my, blur(x * y) - mx * my
+    s = ((2 * mx * my + c1) * (2 * cxy + c2)) / ((mx * mx + my * my + c1) * (vx + vy + c2))
+    return s.flatten(1).mean(1)
+
+
+def gradient_magnitude(x: torch.Tensor) -> torch.Tensor:
+    """Mean gradient magnitude of the luma of ``x [N, C, H, W]`` in [0, 1], per image ``[N]``
+    (forward differences; a sharpness measure: blur lowers it)."""
+    if x.shape[1] == 3:
+        x = (x * torch.tensor([0.299, 0.587, 0.114]).view(1, 3, 1, 1)).sum(1, keepdim=True)
+    dx, dy = x[..., :-1, 1:] - x[..., :-1, :-1], x[..., 1:, :-1] - x[..., :-1, :-1]
+    return (dx * dx + dy * dy).sqrt().flatten(1).mean(1)
+
+
+@torch.no_grad()
+def paired_metrics(model: Model, n: int = 0, direction: str = "AtoB", baseline: bool = False) -> dict:
+    """L1, PSNR, SSIM and sharpness of a model's translations of its data's held-out pairs.
+
+    Outputs are quantised to 8 bits first (what ``gankit translate`` writes), then compared with
+    the targets in [0, 1]: ``l1`` mean absolute error; ``psnr`` mean over images of
+    ``10 log10(1 / MSE)`` (dB); ``ssim`` mean of :func:`ssim`; ``sharpness`` the ratio of the
+    outputs' mean gradient magnitude to the targets' (1 = as sharp as the targets, < 1 blurrier).
+    ``n`` limits the number of pairs (0: all of the held-out split). ``baseline=True`` scores the
+    inputs themselves instead of the model's outputs (bicubic upsampling when they are smaller,
+    gray <-> RGB as needed): the do-nothing reference, e.g. bicubic for super-resolution.
+    """
+    check_model(model)
+    data = model.recipe.held_out()
+    if data.kind != "paired":
+        raise UserError(f"--checkpoint {model.path}: data {data.name!r} has no held-out pairs to compare with")
+    total = len(data) if n <= 0 else min(n, len(data))
+    acc = {"l1": 0.0, "psnr": 0.0, "ssim": 0.0, "grad_out": 0.0, "grad_target": 0.0}
+    for s in range(0, total, CHUNK):
+        e = min(total, s + CHUNK)
+        src = data.a if direction == "AtoB" else data.x
+        tgt = data.x if direction == "AtoB" else data.a
+        if baseline:
+            y = _baseline(data.to_float(src[s:e]), tgt.shape[1], tgt.shape[-1])
+        else:
+            y = translate(model, data.to_float(src[s:e]), direction)
+        y = ((y.clamp(-1, 1) + 1) * 127.5).round() / 255.0  # [B, C, R, R], 8-bit levels in [0, 1]
+        t = tgt[s:e].float() / 255.0
+        mse = (y - t).pow(2).flatten(1).mean(1).clamp_min(1e-10)
+        acc["l1"] += float((y - t).abs().flatten(1).mean(1).sum())
+        acc["psnr"] += float((10 * torch.log10(1.0 / mse)).sum())
+        acc["ssim"] += float(ssim(y, t).sum())
+        acc["grad_out"] += float(gradient_magnitude(y).sum())
+        acc["grad_target"] += float(gradient_magnitude(t).sum())
+    out = {k: v / total for k, v in acc.items()}
+    out["sharpness"] = out["grad_out"] / max(out["grad_target"], 1e-12)
+    return {"n": total, "data": f"{data.name} (held-out split)", "outputs": "inputs" if baseline else "model", **out}
+
+
+def _baseline(x: torch.Tensor, channels: int, resolution: int) -> torch.Tensor:
+    """Inputs as outputs: extra channels (a mask) dropped, gray <-> RGB, bicubic resize."""
+    if x.shape[1] > 3:
+        x = x[:, :3]
+    if x.shape[1] == 1 and channels == 3:
+        x = x.expand(-1, 3, -1, -1)
+    elif x.shape[1] == 3 and channels == 1:
+        x = (x * torch.tensor([0.299, 0.587, 0.114]).view(1, 3, 1, 1)).sum(1, keepdim=True)
+    if x.shape[-1] != resolution:
+        x = torch.nn.functional.interpolate(x, size=(resolution, resolution), mode="bicubic", align_corners=False)
+    return x.clamp(-1, 1)

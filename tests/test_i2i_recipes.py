@@ -1,0 +1,233 @@
+"""The image-to-image recipes (pix2pix, l1-only, cyclegan, stargan, srgan, srresnet, spade) and
+their nets: a few loop steps on built-in data with tiny widths, checkpoint round trips, the
+G-only path of the ablations, CycleGAN's history pool across --resume, and the user errors."""
+from __future__ import annotations
+
+import inspect
+import math
+
+import pytest
+import torch
+
+import gankit
+from gankit.config import apply_overrides
+from gankit.data import load_data
+from gankit.errors import UserError
+from gankit.generate import sample as generate_sample
+from gankit.presets import build_config
+from gankit.recipes.translation import TranslationRecipe
+from gankit.registry import NETS, RECIPES
+from gankit.train import train
+from gankit.train.log import read_metrics
+from gankit.train.loop import data_meta
+
+TINY = 8
+# recipe -> (built-in data, extra overrides): tiny, 16 px, built-in data only
+CASES = {
+    "pix2pix": ("masked2photo", ["D.kwargs.n_layers=3"]),
+    "l1-only": ("gray2color", []),
+    "cyclegan": ("scenes-flat2shaded", ["G.kwargs.n_blocks=2", "options.pool=3"]),
+    "stargan": ("digits", ["G.kwargs.n_blocks=2", "loop.d_steps=2"]),
+    "srgan": ("lowres2highres", ["G.kwargs.n_blocks=2"]),
+    "srresnet": ("lowres2highres", ["G.kwargs.n_blocks=2"]),
+    "spade": ("scenes", []),
+}
+BASE = ["loop.progress=false", "loop.tensorboard=false", "data.batch_size=4", "data.resolution=16",
+        "loop.log_every=1", "loop.n_samples=8", "loop.threads=1", "data.kwargs.n=64"]
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _one_thread():
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
+def tiny_config(recipe: str, data: str | None = None, steps: int = 2, extra=()):
+    data = data or CASES[recipe][0]
+    over = [o for o in BASE if not (o == "data.kwargs.n=64" and data == "digits")]  # digits has a fixed size
+    cfg = build_config(recipe=recipe, data=data, steps=steps, overrides=over + CASES[recipe][1] + list(extra))
+    widths = []
+    for role in ("G", "D"):
+        params = inspect.signature(NETS.get(getattr(cfg, role).name)).parameters
+        widths += [f"{role}.kwargs.{k}={TINY}" for k in ("ngf", "ndf", "hidden") if k in params]
+    return apply_overrides(cfg, widths)
+
+
+def run(tmp_path, recipe, name="run", steps=2, extra=(), resume=False):
+    keep = {}
+    out = tmp_path / name
+    train(tiny_config(recipe, steps=steps, extra=extra), out, resume=resume,
+          hooks=[lambda st: keep.update(nets=st.nets, recipe=st.recipe)])
+    return out, keep
+
+
+# ------------------------------------------------------------------ every recipe
+
+
+def test_all_registered():
+    for name in CASES:
+        cls = RECIPES.get(name)
+        assert issubclass(cls, TranslationRecipe) and cls.description
+
+
+@pytest.mark.parametrize("recipe", list(CASES))
+def test_trains_and_round_trips(tmp_path, recipe):
+    """A few loop steps, finite losses, a checkpoint that reloads to identical translations."""
+    out, keep = run(tmp_path, recipe)
+    rows = read_metrics(out)
+    assert len(rows) == 2 and all(math.isfinite(r["loss/G"]) for r in rows)
+    model = gankit.load(out)
+    rec = model.recipe
+    live = {k: v.eval().to(memory_format=torch.contiguous_format) for k, v in keep["nets"].items()}
+    batch = rec.held_out_batch(3, seed=5)
+    x = rec.sample_input(batch)
+    domain = 1 if rec.domains() else None
+    a = keep["recipe"].translate(live, x, domain=domain)
+    b = rec.translate(model.nets, x, domain=domain)
+    assert torch.equal(a, b)
+    spec = rec.output_spec()
+    assert a.shape == (3, spec["channels"], spec["resolution"], spec["resolution"])
+    assert torch.equal(rec.sample(model.generator, 4, seed=1), keep["recipe"].sample(live[rec.sample_net], 4, seed=1))
+    grid = rec.sample_grid(model.generator, 8, seed=0)  # (input, output) pairs, interleaved
+    assert grid.shape == (8, spec["channels"], spec["resolution"], spec["resolution"])
+    assert torch.equal(grid[1::2], rec.forward_sample(model.generator, rec.sample_input(rec.held_out_batch(4, 0)),
+                                                      None, torch.Generator().manual_seed(1)))
+    assert (out / "samples" / "latest.png").is_file()
+
+
+# ------------------------------------------------------------------ pix2pix / l1-only
+
+
+def test_pix2pix_d_is_conditioned_on_the_input(tmp_path):
+    cfg = tiny_config("pix2pix", extra=["data.resolution=32"])
+    data = load_data(cfg.data)
+    rec = RECIPES.get("pix2pix")
+    cfg = rec.resolve(cfg, data_meta(data))
+    assert cfg.D.kwargs["in_channels"] == 4 + 3  # masked input (RGB + mask) + RGB output
+    r = rec(cfg, data_meta(data))
+    nets = r.build_nets()
+    assert nets["D"].n_layers == 3  # 70x70 receptive field; map of 32/8 - 2 = 2 x 2 patches
+    assert nets["D"](torch.zeros(2, 7, 32, 32)).shape == (2, 1, 2, 2)
+    assert r.opts["l1_weight"] == 100.0 and r.d_scale == 0.5
+
+
+@pytest.mark.parametrize("res, depth", [(16, 0), (32, 3), (8, 1)])
+def test_unet_skips(res, depth):
+    G = NETS.build("unet_g", in_channels=1, channels=3, resolution=res, ngf=4, depth=depth).eval()
+    assert G(torch.zeros(2, 1, res, res)).shape == (2, 3, res, res)
+    assert len(G.down) == (depth or int(math.log2(res)))
+
+
+def test_patchgan_receptive_field_is_capped_for_small_images():
+    assert NETS.build("patchgan_d", in_channels=3, resolution=16, ndf=4, n_layers=3).n_layers == 2
+    assert NETS.build("patchgan_d", in_channels=3, resolution=256, ndf=4, n_layers=4).n_layers == 4
+
+
+def test_l1_only_critic_is_optional_and_never_touches_g(tmp_path):
+    """critic=false: one G phase, one optimizer, no D in the checkpoint; and G's training is
+    bit-identical with or without the critic (G never sees it)."""
+    cls = RECIPES.get("l1-only")
+    cfg = tiny_config("l1-only", extra=["options.critic=false"])
+    data = load_data(cfg.data)
+    rec = cls(cls.resolve(cfg, data_meta(data)), data_meta(data))
+    assert [p.name for p in rec.phases()] == ["G"] and rec.groups == {"G": ("G",)}
+    out_g, keep_g = run(tmp_path, "l1-only", "g_only", steps=3, extra=["options.critic=false"])
+    out_c, keep_c = run(tmp_path, "l1-only", "critic", steps=3)
+    assert set(gankit.load(out_g).nets) == {"G"}
+    assert {"loss/G"} == {k for k in read_metrics(out_g)[0] if k.startswith("loss/")}
+    assert "D/accuracy" in read_metrics(out_c)[0]
+    for p, q in zip(keep_g["nets"]["G"].parameters(), keep_c["nets"]["G"].parameters()):
+        assert torch.equal(p, q)
+    # and it resumes
+    train(tiny_config("l1-only", steps=4, extra=["options.critic=false"]), out_g, resume=True)
+    assert gankit.load(out_g).step == 4
+
+
+# ------------------------------------------------------------------ cyclegan
+
+
+def test_image_pool_history():
+    pool = NETS.build("image_pool", size=3, channels=1, resolution=2)
+    g = torch.Generator().manual_seed(0)
+    x = torch.arange(3.0).view(3, 1, 1, 1).expand(3, 1, 2, 2)
+    assert torch.equal(pool.query(x, g), x) and int(pool.count) == 3  # filling: returned as is
+    y = torch.full((64, 1, 2, 2), 9.0)
+    out = pool.query(y, g)
+    swapped = (out[:, 0, 0, 0] != 9).sum()
+    assert 0 < swapped < 64  # about half come from the history
+    assert int(pool.count) == 3 and (pool.images == 9).all()  # every slot replaced by now
+
+
+def test_cyclegan_resume_is_exact_including_the_pools(tmp_path):
+    _, keep_a = run(tmp_path, "cyclegan", "straight", steps=4)
+    run(tmp_path, "cyclegan", "resumed", steps=2)
+    _, keep_b = run(tmp_path, "cyclegan", "resumed", steps=4, resume=True)
+    assert set(keep_a["nets"]) == {"G", "F", "D", "D_A", "pool_A", "pool_B"}
+    assert int(keep_a["nets"]["pool_B"].count) == 3
+    for name in keep_a["nets"]:
+        sa, sb = keep_a["nets"][name].state_dict(), keep_b["nets"][name].state_dict()
+        assert all(torch.equal(sa[k], sb[k]) for k in sa), name
+
+
+def test_cyclegan_user_errors():
+    with pytest.raises(UserError, match="options.identity"):  # 1-channel edges vs RGB photos
+        cfg = tiny_config("cyclegan", data="edges2photo")
+        RECIPES.get("cyclegan").resolve(cfg, data_meta(load_data(cfg.data)))
+    with pytest.raises(UserError, match="unpaired or paired"):
+        cfg = tiny_config("cyclegan", data="digits")
+        RECIPES.get("cyclegan").resolve(cfg, data_meta(load_data(cfg.data)))
+
+
+# ------------------------------------------------------------------ stargan / srgan / spade
+
+
+def test_stargan_domains(tmp_path):
+    out, _ = run(tmp_path, "stargan", steps=1)
+    model = gankit.load(out)
+    assert model.recipe.domains() == [str(i) for i in range(10)]
+    x = model.recipe.sample_input(model.recipe.held_out_batch(2, 0))
+    y3, y7 = (model.recipe.translate(model.nets, x, domain=k) for k in (3, 7))
+    assert not torch.equal(y3, y7)  # the domain code matters
+    assert generate_sample(model, 2, class_=3).shape == (2, 1, 16, 16)  # gankit sample --class
+    with pytest.raises(UserError, match="--domain"):
+        model.recipe.translate(model.nets, x, domain=10)
+
+
+def test_srgan_content_options():
+    cfg = tiny_config("srgan", extra=["options.content=vgg"])
+    meta = data_meta(load_data(cfg.data))
+    try:
+        import torchvision  # noqa: F401
+    except ImportError:
+        with pytest.raises(UserError, match="torchvision"):
+            RECIPES.get("srgan").resolve(cfg, meta)
+    with pytest.raises(UserError, match="options.content"):
+        RECIPES.get("srgan").resolve(tiny_config("srgan", extra=["options.content=lpips"]), meta)
+    cfg = RECIPES.get("srgan").resolve(tiny_config("srgan"), meta)
+    assert cfg.G.kwargs["scale"] == 4 and meta["a_shape"][-1] == 4
+    G = NETS.build(cfg.G.name, **cfg.G.kwargs).eval()
+    assert G(torch.zeros(1, 3, 4, 4)).shape == (1, 3, 16, 16)
+    with pytest.raises(UserError, match="integer factor"):
+        RECIPES.get("srgan").resolve(tiny_config("srgan", data="edges2photo"), data_meta(
+            load_data(tiny_config("srgan", data="edges2photo").data)))
+
+
+def test_spade_needs_label_maps_and_uses_noise():
+    with pytest.raises(UserError, match="label maps"):
+        cfg = tiny_config("spade", data="digits")
+        RECIPES.get("spade").resolve(cfg, data_meta(load_data(cfg.data)))
+    G = NETS.build("spade_g", num_labels=4, resolution=16, ngf=4, hidden=8, z_dim=8).eval()
+    m = torch.nn.functional.one_hot(torch.randint(4, (2, 16, 16)), 4).permute(0, 3, 1, 2).float()
+    a, b = G(m, torch.randn(2, 8)), G(m, torch.randn(2, 8))
+    assert a.shape == (2, 3, 16, 16) and not torch.equal(a, b)
+    G0 = NETS.build("spade_g", num_labels=4, resolution=16, ngf=4, hidden=8, z_dim=0).eval()
+    assert G0(m).shape == (2, 3, 16, 16)
+
+
+@pytest.mark.parametrize("recipe, data", [("pix2pix", "digits"), ("srgan", "photos"), ("stargan", "edges2photo")])
+def test_wrong_data_kind(recipe, data):
+    cfg = tiny_config(recipe, data=data)
+    with pytest.raises(UserError, match="needs"):
+        RECIPES.get(recipe).resolve(cfg, data_meta(load_data(cfg.data)))

@@ -1,0 +1,179 @@
+"""Layers (gankit.nets.layers) and the SNGAN ResNets (gankit.nets.resnet)."""
+from __future__ import annotations
+
+import copy
+import math
+
+import pytest
+import torch
+from safetensors.torch import load_file, save_file
+from torch import nn
+
+from gankit.checkpoint import load_net, save_net
+from gankit.nets.layers import (
+    ConditionalBatchNorm2d,
+    EqualizedConv2d,
+    EqualizedLinear,
+    MinibatchStdDev,
+    PixelNorm,
+    SelfAttention,
+    pack,
+    spectral_norm,
+)
+from gankit.registry import NETS
+
+# ------------------------------------------------------------------- spectral norm
+
+
+def test_spectral_norm_makes_sigma_one():
+    torch.manual_seed(0)
+    lin = spectral_norm(nn.Linear(6, 5))
+    with torch.no_grad():
+        lin.parametrizations.weight.original.mul_(7.0)
+        for _ in range(50):  # power iteration runs in training forwards
+            lin(torch.randn(2, 6))
+    lin.eval()
+    assert torch.linalg.matrix_norm(lin.weight.detach(), 2).item() == pytest.approx(1.0, abs=1e-3)
+
+
+def test_spectral_norm_state_round_trips_through_safetensors(tmp_path):
+    torch.manual_seed(0)
+    conv = spectral_norm(nn.Conv2d(2, 3, 3))
+    for _ in range(3):
+        conv(torch.randn(2, 2, 5, 5))  # moves u, v away from their initial values
+    sd = conv.state_dict()
+    assert {"parametrizations.weight.original", "parametrizations.weight.0._u",
+            "parametrizations.weight.0._v"} <= set(sd)
+    save_file({k: v.contiguous() for k, v in sd.items()}, str(tmp_path / "w.safetensors"))
+    fresh = spectral_norm(nn.Conv2d(2, 3, 3))
+    fresh.load_state_dict(load_file(str(tmp_path / "w.safetensors")), strict=True)
+    x = torch.randn(1, 2, 5, 5)
+    conv.eval(), fresh.eval()
+    assert torch.equal(conv(x), fresh(x))
+
+
+def test_sn_resnet_round_trips_through_a_gankit_checkpoint(tmp_path):
+    kw = {"resolution": 16, "channels": 1, "ndf": 8, "num_classes": 3, "attention_res": 8}
+    torch.manual_seed(0)
+    D = NETS.build("resnet_d", **kw)
+    x, y = torch.randn(4, 1, 16, 16), torch.tensor([0, 1, 2, 0])
+    for _ in range(3):
+        D(x, y)  # training forwards update the power-iteration vectors
+    save_net(D, "resnet_d", kw, tmp_path / "D")
+    loaded = load_net(tmp_path / "D")
+    D.eval(), loaded.eval()
+    assert torch.equal(D(x, y), loaded(x, y))
+    for (k, a), (_, b) in zip(D.state_dict().items(), loaded.state_dict().items()):
+        assert torch.equal(a, b), k
+
+
+def test_sn_generator_deepcopies_for_ema():
+    G = NETS.build("resnet_g", resolution=16, channels=1, ngf=8, sn=True, attention_res=16)
+    G_ema = copy.deepcopy(G).eval()
+    G.eval()
+    z = torch.randn(2, G.z_dim)
+    assert torch.equal(G(z), G_ema(z))
+
+
+# ------------------------------------------------------------------ other layers
+
+
+def test_self_attention_starts_as_identity_and_mixes_positions():
+    torch.manual_seed(0)
+    att = SelfAttention(16)
+    x = torch.randn(2, 16, 4, 4)
+    assert torch.equal(att(x), x)  # gamma = 0 at init (Zhang et al. 2019, eq. 3)
+    with torch.no_grad():
+        att.gamma.fill_(1.0)
+    y = att(x)
+    assert y.shape == x.shape and not torch.allclose(y, x)
+    x2 = x.clone()
+    x2[:, :, 0, 0] += 1.0  # a change at one position reaches every other position
+    assert ((att(x2) - y)[:, :, 3, 3].abs() > 0).all()
+
+
+def test_equalized_lr_scales_at_runtime():
+    lin = EqualizedLinear(4, 3, gain=1.0)
+    assert lin.weight.std().item() == pytest.approx(1.0, abs=0.6)  # stored as N(0, 1)
+    with torch.no_grad():
+        lin.weight.fill_(1.0)
+    assert torch.allclose(lin(torch.ones(1, 4)), torch.full((1, 3), 2.0))  # 4 / sqrt(4)
+    slow = EqualizedLinear(4, 3, gain=1.0, lr_mul=0.01)
+    with torch.no_grad():
+        slow.weight.fill_(100.0)  # stored / lr_mul: the effective weight is the same
+    assert torch.allclose(slow(torch.ones(1, 4)), torch.full((1, 3), 2.0))
+    conv = EqualizedConv2d(2, 1, 3, padding=1, gain=1.0)
+    with torch.no_grad():
+        conv.weight.fill_(1.0)
+    out = conv(torch.ones(1, 2, 5, 5))
+    assert out[0, 0, 2, 2].item() == pytest.approx(18 / math.sqrt(18))  # fan_in = 2 * 3 * 3
+
+
+def test_pixel_norm():
+    x = torch.randn(3, 8, 4, 4) * 5
+    assert torch.allclose(PixelNorm()(x).pow(2).mean(1), torch.ones(3, 4, 4), atol=1e-5)
+
+
+def test_minibatch_stddev_known_values():
+    x = torch.arange(4.0).view(4, 1, 1, 1).expand(4, 2, 3, 3).contiguous()  # sample n is constant n
+    out = MinibatchStdDev(group_size=4)(x)
+    assert out.shape == (4, 3, 3, 3) and torch.equal(out[:, :2], x)
+    assert torch.allclose(out[:, 2], torch.full((4, 3, 3), math.sqrt(1.25)))  # std of 0,1,2,3
+    out2 = MinibatchStdDev(group_size=2)(x)  # groups {0, 2} and {1, 3}: std 1 each
+    assert torch.allclose(out2[:, 2], torch.ones(4, 3, 3))
+
+
+def test_conditional_batch_norm():
+    x = torch.randn(6, 4, 3, 3)
+    cbn = ConditionalBatchNorm2d(4, num_classes=3)
+    y = torch.tensor([0, 1, 2, 0, 1, 2])
+    plain = nn.BatchNorm2d(4, affine=False)(x)
+    assert torch.allclose(cbn(x, y), plain, atol=1e-6)  # gamma 1, beta 0 at init
+    with torch.no_grad():
+        cbn.gain.weight[1] = 2.0
+        cbn.bias.weight[1] = 0.5
+    out = cbn(x, y)
+    assert torch.allclose(out[1], 2 * plain[1] + 0.5, atol=1e-5) and torch.allclose(out[0], plain[0], atol=1e-6)
+    vec = ConditionalBatchNorm2d(4, cond_dim=5)  # BigGAN style: gamma = 1 + Linear(c)
+    assert torch.allclose(vec(x, torch.randn(6, 5)), plain, atol=1e-6)
+    with pytest.raises(ValueError):
+        ConditionalBatchNorm2d(4)
+
+
+def test_pack():
+    x = torch.arange(8.0).view(8, 1, 1, 1).expand(8, 3, 2, 2)
+    p = pack(x, 4)
+    assert p.shape == (2, 12, 2, 2)
+    assert torch.equal(p[1, :3], x[4]) and torch.equal(p[1, 9:], x[7])  # samples 4..7 in order
+    assert pack(torch.randn(6, 2), 3).shape == (2, 6)
+    with pytest.raises(ValueError, match="divisible"):
+        pack(torch.randn(6, 2), 4)
+
+
+# ---------------------------------------------------------------------- ResNets
+
+
+@pytest.mark.parametrize("res", [16, 32])
+def test_resnet_shapes_and_heads(res):
+    G = NETS.build("resnet_g", z_dim=8, resolution=res, channels=3, ngf=8, num_classes=5, attention_res=res // 2)
+    D = NETS.build("resnet_d", resolution=res, channels=3, ndf=8, num_classes=5, aux_classes=5, q_cat=[4, 3],
+                   q_cont=2, attention_res=res // 2)
+    y = torch.tensor([0, 1, 2, 3])
+    x = G(torch.randn(4, 8), y)
+    assert x.shape == (4, 3, res, res) and x.abs().max() <= 1
+    assert D(x, y).shape == (4,)
+    out = D(x, y, heads=True)
+    assert {k: tuple(v.shape) for k, v in out.items()} == {
+        "logit": (4,), "features": (4, 8), "aux": (4, 5), "q_cat": (4, 7), "q_mean": (4, 2), "q_logstd": (4, 2)}
+    assert not torch.equal(D(x, y), D(x, torch.tensor([4, 4, 4, 4])))  # the projection term uses y
+    packed = NETS.build("resnet_d", resolution=res, channels=3, ndf=8, pack=2)
+    assert packed(x).shape == (2,)
+
+
+def test_resnet_bad_arguments():
+    with pytest.raises(ValueError, match="power of two"):
+        NETS.build("resnet_g", resolution=24)
+    with pytest.raises(ValueError, match="attention_res"):
+        NETS.build("resnet_d", resolution=16, attention_res=16)
+    with pytest.raises(ValueError, match="pack"):
+        NETS.build("resnet_d", resolution=16, num_classes=3, pack=2)

@@ -1,0 +1,165 @@
+"""``gankit translate`` and :mod:`gankit.translate`: every kind of translation model trained a
+few steps from the CLI, run on small folders of PNGs the test writes; and the error paths."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+import gankit
+from gankit.cli import main
+from gankit.translate import read_input, translate
+
+FAST = ["--set", "loop.progress=false", "--set", "loop.tensorboard=false", "--set", "data.batch_size=4",
+        "--set", "data.resolution=16", "--set", "loop.threads=1", "--set", "loop.n_samples=4"]
+RUNS = {  # kind -> (recipe, data, extra --set values)
+    "pix2pix": ("pix2pix", "masked2photo", ["G.kwargs.ngf=8", "D.kwargs.ndf=8", "data.kwargs.n=32"]),
+    "cyclegan": ("cyclegan", "scenes-flat2shaded", ["G.kwargs.ngf=8", "G.kwargs.n_blocks=1", "D.kwargs.ndf=8",
+                                                    "data.kwargs.n=32"]),
+    "stargan": ("stargan", "digits", ["G.kwargs.ngf=8", "G.kwargs.n_blocks=1", "D.kwargs.ndf=8", "loop.d_steps=1"]),
+    "srgan": ("srgan", "lowres2highres", ["G.kwargs.ngf=8", "G.kwargs.n_blocks=1", "D.kwargs.ndf=8",
+                                          "data.kwargs.n=32"]),
+    "spade": ("spade", "scenes", ["G.kwargs.ngf=8", "G.kwargs.hidden=8", "D.kwargs.ndf=8", "data.kwargs.n=32"]),
+    "l1-only": ("l1-only", "gray2color", ["G.kwargs.ngf=8", "options.critic=false", "data.kwargs.n=32"]),
+    "srresnet": ("srresnet", "lowres2highres", ["G.kwargs.ngf=8", "G.kwargs.n_blocks=1", "D.kwargs.ndf=8",
+                                                "data.kwargs.n=32"]),
+    "dcgan": ("dcgan", "digits", ["G.kwargs.ngf=8", "D.kwargs.ndf=8"]),
+}
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _one_thread():
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory):
+    """One 2-step run of each kind, trained through the CLI."""
+    root = tmp_path_factory.mktemp("runs")
+    out = {}
+    for kind, (recipe, data, extra) in RUNS.items():
+        sets = [a for e in extra for a in ("--set", e)]
+        assert main(["train", "--recipe", recipe, "--data", data, "--steps", "2", "--out", str(root / kind),
+                     *FAST, *sets]) == 0
+        out[kind] = root / kind
+    return out
+
+
+def _png(path, arr):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(arr).save(path)
+    return path
+
+
+@pytest.fixture(scope="module")
+def pictures(tmp_path_factory):
+    """Folders of PNGs of assorted sizes: RGB, gray, RGBA with a hole, label maps, A/B pairs."""
+    root = tmp_path_factory.mktemp("pics")
+    rng = np.random.default_rng(0)
+    _png(root / "rgb" / "wide.png", rng.integers(0, 256, (20, 45, 3), dtype=np.uint8))
+    _png(root / "rgb" / "sub" / "gray.png", rng.integers(0, 256, (64, 64), dtype=np.uint8))
+    _png(root / "rgb" / "tiny.png", rng.integers(0, 256, (3, 5, 3), dtype=np.uint8))
+    holed = rng.integers(0, 256, (40, 40, 4), dtype=np.uint8)
+    holed[..., 3] = 255
+    holed[10:20, 10:30, 3] = 0  # transparent = the hole to fill
+    _png(root / "pairs" / "A" / "p0.png", holed)
+    _png(root / "pairs" / "B" / "p0.png", rng.integers(0, 256, (40, 40, 3), dtype=np.uint8))
+    _png(root / "pairs" / "A" / "p1.png", holed)
+    _png(root / "pairs" / "B" / "p1.png", rng.integers(0, 256, (40, 40, 3), dtype=np.uint8))
+    _png(root / "labels" / "l0.png", rng.integers(0, 4, (24, 30), dtype=np.uint8))
+    _png(root / "labels" / "l1.png", np.zeros((16, 16), np.uint8))
+    _png(root / "bad_labels" / "l.png", np.full((16, 16), 9, np.uint8))
+    (root / "empty").mkdir()
+    (root / "notes.txt").write_text("not an image")
+    (root / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n garbage")
+    return root
+
+
+def _outputs(d):
+    return sorted(p.name for p in d.glob("*.png"))
+
+
+@pytest.mark.parametrize("kind, folder, expected", [
+    ("pix2pix", "pairs", ["p0.png", "p0_strip.png", "p1.png", "p1_strip.png"]),
+    ("cyclegan", "rgb", ["sub_gray.png", "tiny.png", "wide.png"]),
+    ("srgan", "rgb", ["sub_gray.png", "tiny.png", "wide.png"]),
+    ("spade", "labels", ["l0.png", "l1.png"]),
+    ("l1-only", "rgb", ["sub_gray.png", "tiny.png", "wide.png"]),  # a G-only checkpoint
+    ("srresnet", "rgb", ["sub_gray.png", "tiny.png", "wide.png"]),
+])
+def test_translate_writes_outputs(runs, pictures, tmp_path, kind, folder, expected, capsys):
+    out = tmp_path / "out"
+    assert main(["translate", "--checkpoint", str(runs[kind]), "--input", str(pictures / folder),
+                 "--out", str(out)]) == 0
+    assert _outputs(out) == expected
+    model = gankit.load(runs[kind])
+    with Image.open(out / expected[0]) as im:
+        assert im.size == (16, 16)  # the model's output resolution (srgan: 4 px in, 16 out)
+        got = np.asarray(im)
+    # the CLI's file equals the library's translation of the same prepared input
+    first = min((pictures / folder).rglob("*.png"))
+    x = read_input(first, model.recipe.input_spec())
+    y = translate(model, x)[0]
+    want = ((y.clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8).permute(1, 2, 0).numpy()
+    assert np.array_equal(got.reshape(want.shape), want)
+    if kind == "pix2pix":  # input | output | target, upscaled for viewing
+        with Image.open(out / "p0_strip.png") as im:
+            assert im.width > 2.5 * im.height
+    assert "translated:" in capsys.readouterr().out
+
+
+def test_masked_input_marks_the_transparent_hole(runs, pictures):
+    x = read_input(pictures / "pairs" / "A" / "p0.png", gankit.load(runs["pix2pix"]).recipe.input_spec())
+    assert x.shape == (1, 4, 16, 16)
+    hole = x[0, 3] > 0
+    assert hole.sum() > 0 and (x[0, :3][:, hole].abs() < 0.01).all()  # holes are mid-gray
+
+
+def test_cyclegan_both_directions_and_stargan_domains(runs, pictures, tmp_path):
+    assert main(["translate", "--checkpoint", str(runs["cyclegan"]), "--input", str(pictures / "rgb" / "wide.png"),
+                 "--out", str(tmp_path / "ba"), "--direction", "BtoA"]) == 0
+    assert _outputs(tmp_path / "ba") == ["wide.png"]
+    assert main(["translate", "--checkpoint", str(runs["stargan"]), "--input", str(pictures / "rgb"),
+                 "--out", str(tmp_path / "all")]) == 0
+    assert len(_outputs(tmp_path / "all")) == 3 * 10  # one per digit domain
+    assert main(["translate", "--checkpoint", str(runs["stargan"]), "--input", str(pictures / "rgb"),
+                 "--out", str(tmp_path / "one"), "--domain", "7"]) == 0
+    assert _outputs(tmp_path / "one") == ["sub_gray.png", "tiny.png", "wide.png"]
+    with Image.open(tmp_path / "one" / "wide.png") as a, Image.open(tmp_path / "all" / "wide_d7.png") as b:
+        assert np.array_equal(np.asarray(a), np.asarray(b))
+
+
+@pytest.mark.parametrize("kind, input, extra, message", [
+    ("dcgan", "rgb", [], "not an image-to-image model"),
+    ("pix2pix", "empty", [], "holds no image files"),
+    ("pix2pix", "notes.txt", [], "not a readable image"),
+    ("pix2pix", "broken.png", [], "broken.png: not a readable image"),
+    ("pix2pix", "missing", [], "no such file or folder"),
+    ("pix2pix", "rgb", ["--direction", "BtoA"], "translates AtoB only"),
+    ("pix2pix", "rgb", ["--domain", "1"], "no domains"),
+    ("stargan", "rgb", ["--domain", "10"], "--domain must be in 0..9"),
+    ("spade", "rgb/wide.png", [], "needs a label map"),
+    ("spade", "bad_labels", [], "label ids must be in 0..3"),
+])
+def test_errors_exit_2(runs, pictures, tmp_path, capsys, kind, input, extra, message):
+    rc = main(["translate", "--checkpoint", str(runs[kind]), "--input", str(pictures / input),
+               "--out", str(tmp_path / "o"), *extra])
+    err = capsys.readouterr().err
+    assert rc == 2 and message in err and err.count("\n") == 1, err
+
+
+def test_paired_metrics(runs):
+    from gankit.translate import gradient_magnitude, paired_metrics, ssim
+
+    x = torch.rand(2, 3, 16, 16, generator=torch.Generator().manual_seed(0))
+    assert torch.allclose(ssim(x, x), torch.ones(2))
+    blurred = torch.nn.functional.avg_pool2d(x, 3, 1, 1, count_include_pad=False)
+    assert (gradient_magnitude(blurred) < gradient_magnitude(x)).all() and (ssim(blurred, x) < 1).all()
+    m = paired_metrics(gankit.load(runs["pix2pix"]), n=6)
+    assert m["n"] == 6 and 0 < m["l1"] < 1 and m["psnr"] > 0 and -1 < m["ssim"] < 1 and m["sharpness"] > 0
+    base = paired_metrics(gankit.load(runs["pix2pix"]), n=6, baseline=True)  # the holed inputs themselves
+    assert base["outputs"] == "inputs" and base["ssim"] > m["ssim"] and base["l1"] < m["l1"]
