@@ -46,7 +46,7 @@ def test_detector_trains_on_tiny_data_and_scores_in_unit_interval():
     g = torch.Generator().manual_seed(0)
     real = torch.randint(0, 128, (24, 1, 16, 16), generator=g, dtype=torch.uint8)
     fake = torch.randint(128, 256, (24, 1, 16, 16), generator=g, dtype=torch.uint8)
-    det = train_detector(real, fake, TrainOptions(steps=30, width=4, batch_size=16))
+    det = train_detector(real, fake, TrainOptions(steps=30, width=4, batch_size=16, augment="none"))
     s = det.score(torch.cat([real, fake]))
     assert s.shape == (48,) and np.all((s >= 0) & (s <= 1))
     res = evaluate_detector(det, real, fake)
@@ -57,7 +57,7 @@ def test_detector_trains_on_tiny_data_and_scores_in_unit_interval():
 
 def test_detector_files_roundtrip_without_pickle(tmp_path):
     det = train_detector(torch.zeros(4, 3, 8, 8, dtype=torch.uint8), torch.full((4, 3, 8, 8), 255, dtype=torch.uint8),
-                         TrainOptions(steps=2, width=4, batch_size=4))
+                         TrainOptions(steps=2, width=4, batch_size=4, augment="none"))
     save_detector(det, tmp_path / "d")
     assert sorted(p.name for p in (tmp_path / "d").iterdir()) == ["config.json", "model.safetensors"]
     cfg = json.loads((tmp_path / "d" / "config.json").read_text())

@@ -43,7 +43,7 @@ def test_ctgan_trains_on_wine_and_writes_csv(tmp_path):
     assert main(_train("wine", run)) == 0
     assert (run / "samples" / "latest.png").is_file()
     assert main(["sample", "--checkpoint", str(run), "--n", "25", "--out", str(tmp_path / "s")]) == 0
-    rows = list(csv.reader(open(tmp_path / "s" / "samples.csv")))
+    rows = list(csv.reader((tmp_path / "s" / "samples.csv").read_text().splitlines()))
     assert rows[0][0] == "alcohol" and rows[0][-1] == "class" and len(rows) == 26
     assert {r[-1] for r in rows[1:]} <= {"class_0", "class_1", "class_2"}
     assert all(float(r[0]) == float(r[0]) for r in rows[1:])  # numbers, not NaN
@@ -59,7 +59,7 @@ def test_user_csv_mixed_columns(tmp_path):
     run = tmp_path / "run"
     assert main(_train(str(f), run)) == 0
     assert main(["sample", "--checkpoint", str(run), "--n", "10", "--out", str(tmp_path / "s")]) == 0
-    rows = list(csv.reader(open(tmp_path / "s" / "samples.csv")))
+    rows = list(csv.reader((tmp_path / "s" / "samples.csv").read_text().splitlines()))
     assert rows[0] == ["height", "weight", "colour", "grade"] and len(rows) == 11
     assert {r[2] for r in rows[1:]} <= {"red", "green", "blue"} and {r[3] for r in rows[1:]} <= {"1", "2", "3"}
 

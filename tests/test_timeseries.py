@@ -13,7 +13,12 @@ from gankit.cli import main
 from gankit.config import DataConfig
 from gankit.data import load_data
 from gankit.data.timeseries import regime_series
-from gankit.metrics.timeseries_metrics import acf, autocorrelation_match, discriminative_score, predictive_score
+from gankit.metrics.timeseries_metrics import (
+    acf,
+    autocorrelation_match,
+    discriminative_score,
+    predictive_score,
+)
 from gankit.presets import build_config
 from gankit.train import train
 
@@ -39,10 +44,11 @@ def _series_csv(path, rows: int = 120):
 
 def test_rgan_trains_and_writes_series(tmp_path):
     run = tmp_path / "run"
-    assert main(_train("regime-prices", run, *SMALL_DATA)) == 0
+    assert main(_train("regime-prices", run, *SMALL_DATA, "--set", "options.supervised=1.0")) == 0
+    assert "G/supervised_mse" in (run / "metrics.jsonl").read_text()
     assert (run / "samples" / "latest.png").is_file()
     assert main(["sample", "--checkpoint", str(run), "--n", "3", "--out", str(tmp_path / "s")]) == 0
-    rows = list(csv.reader(open(tmp_path / "s" / "samples.csv")))
+    rows = list(csv.reader((tmp_path / "s" / "samples.csv").read_text().splitlines()))
     assert rows[0] == ["sample", "t", "ret_a", "ret_b", "log_volume"] and len(rows) == 1 + 3 * 8
     assert (tmp_path / "s" / "plot.png").is_file()
 
@@ -60,7 +66,8 @@ def test_user_csv_series_and_bad_files(tmp_path, capsys):
     assert d.kind == "sequence" and tuple(d.shape) == (8, 2) and d.info["features"] == ["temp", "load"]
     assert abs(float(d.x[..., 0].mean())) < 0.3  # standardised with the training statistics
     assert main(["sample", "--checkpoint", str(run), "--n", "2", "--out", str(tmp_path / "s")]) == 0
-    assert list(csv.reader(open(tmp_path / "s" / "samples.csv")))[0] == ["sample", "t", "temp", "load"]
+    header = (tmp_path / "s" / "samples.csv").read_text().splitlines()[0]
+    assert header == "sample,t,temp,load"
     # without layout=series a CSV is a table: rgan says what to add
     assert main(_train(str(f), tmp_path / "r1", "--set", "data.kwargs.columns=[temp, load]", tiny=TINY[:-2])) == 2
     assert "layout=series" in capsys.readouterr().err
@@ -107,5 +114,5 @@ def test_timegan_metrics_separate_real_from_nonsense():
     assert predictive_score(real[:150], real[150:], steps=150) < predictive_score(noise, real, steps=150)
     m_same, m_noise = autocorrelation_match(real[:150], real[150:]), autocorrelation_match(real, noise)
     assert m_same["acf_diff"] < 0.1 < m_noise["acf_diff"]
-    with pytest.raises(Exception):
+    with pytest.raises(RuntimeError):
         discriminative_score(real, torch.randn(300, 12, 3), steps=1)  # different feature counts

@@ -240,12 +240,12 @@ def build_parser() -> argparse.ArgumentParser:
     de.add_argument("--fake", help="train: generator checkpoint(s), comma-separated")
     de.add_argument("--out", help="train: output folder of the detector")
     de.add_argument("--n", type=int, default=0, help="train: real training images (default: all of the train split)")
-    de.add_argument("--steps", type=int, help="train: optimiser steps (default 600)")
+    de.add_argument("--steps", type=int, help="train: optimiser steps (default 2000)")
     de.add_argument("--seed", type=int, default=0, help="train: seed of the net, batches and generated samples")
-    de.add_argument("--augment", default="none", choices=["none", "robust"],
-                    help="train: robust = random JPEG and resize augmentation (Wang et al. 2020)")
+    de.add_argument("--augment", default="robust", choices=["robust", "none"],
+                    help="train: robust (default) = random JPEG and resize augmentation (Wang et al. 2020)")
     de.add_argument("--resolution", type=int, help="train: image size (default: the generator's)")
-    de.add_argument("--width", type=int, help="train: base conv width (default 8)")
+    de.add_argument("--width", type=int, help="train: base conv width (default 16)")
     de.set_defaults(func=cmd_detect)
 
     tr = sub.add_parser("translate", help="run an image-to-image model (pix2pix, cyclegan, stargan, srgan, spade) "

@@ -232,7 +232,7 @@ def preview_text(x: torch.Tensor, path, meta: dict, real=None, title: str = "") 
     import matplotlib.pyplot as plt
 
     lines = decode(x[:24], meta["info"]["vocab"])
-    fig, ax = plt.subplots(figsize=(0.11 * max(len(s) for s in lines) + 1, 0.22 * len(lines) + 0.6), dpi=100)
+    fig, ax = plt.subplots(figsize=(0.09 * max(len(s) for s in lines) + 0.5, 0.165 * len(lines) + 0.3), dpi=100)
     ax.axis("off")
     ax.text(0, 1, "\n".join(lines), family="monospace", fontsize=9, va="top", transform=ax.transAxes)
     if title:

@@ -20,7 +20,7 @@ def _reject(flags: dict, form: str) -> None:
 
 
 def train_command(real: str | None, fake: str | None, out: str | None, n: int = 0, steps: int | None = None,
-                  seed: int = 0, augment: str = "none", resolution: int | None = None, width: int | None = None,
+                  seed: int = 0, augment: str = "robust", resolution: int | None = None, width: int | None = None,
                   unused: dict | None = None) -> dict:
     """Validate the ``detect train`` flags and train (see ``detector.train_from_sources``)."""
     from .detector import TrainOptions, train_from_sources

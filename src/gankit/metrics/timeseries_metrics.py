@@ -9,9 +9,11 @@ On windows ``[N, T, F]`` (standardised units):
   the next value of the last feature from the other features' current values (TimeGAN's
   code), tested on real held-out windows; the score is the mean absolute error. Trained on
   synthetic windows it is "train on synthetic, test on real"; on real ones, the reference.
-* ``autocorrelation_match``: per feature, the autocorrelation at lags 1..``lags`` within
-  windows (and of ``|x|``, which catches volatility clustering), real vs synthetic; the mean
-  absolute gap, plus the gap between the features' lag-0 correlation matrices.
+* ``autocorrelation_match``: per feature, the autocorrelation at lags 1..``lags`` *within*
+  windows (each window around its own mean, so it measures the step-to-step dynamics, not
+  differences of level between windows), and the same for ``|x|`` (volatility clustering);
+  real vs synthetic, the mean absolute gap; plus the gap between the features' lag-0
+  correlation matrices.
 
 The post-hoc nets have ``max(8, F)`` hidden units (TimeGAN uses F / 2, which is 1 for three
 features), are trained with Adam for ``steps`` batches of 128 and seeded.
@@ -88,12 +90,14 @@ def predictive_score(train, test, seed: int = 0, steps: int = 1000) -> float:
 
 
 def acf(x, lags: int = 10) -> np.ndarray:
-    """Autocorrelation per lag 1..``lags`` and feature ``[lags, F]``, pooled over windows (the
-    pairs ``(x_t, x_{t+k})`` inside each window, around the set's mean and variance)."""
+    """Within-window autocorrelation per lag 1..``lags`` and feature, ``[lags, F]``: the pairs
+    ``(x_t, x_{t+k})`` inside each window, each window centred on its own mean, pooled over
+    windows and normalised by the pooled within-window variance."""
     x = np.asarray(x, np.float64)
-    m, v = x.mean((0, 1)), x.var((0, 1)) + 1e-12
+    x = x - x.mean(1, keepdims=True)
+    v = (x * x).mean((0, 1)) + 1e-12
     lags = min(lags, x.shape[1] - 1)
-    return np.stack([((x[:, :-k] - m) * (x[:, k:] - m)).mean((0, 1)) / v for k in range(1, lags + 1)])
+    return np.stack([(x[:, :-k] * x[:, k:]).mean((0, 1)) / v for k in range(1, lags + 1)])
 
 
 def autocorrelation_match(real, fake, lags: int = 10) -> dict:

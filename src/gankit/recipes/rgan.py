@@ -7,7 +7,10 @@ how one step should follow the last, so ``options.supervised`` adds TimeGAN's su
 (Yoon et al. 2019, eq. 5): G, fed the real previous steps, is also trained to predict each next
 step (mean squared error, teacher forcing). TimeGAN applies it in a learned embedding space
 with separate embedder/recovery/supervisor nets; here it is in data space on G itself, which
-keeps one G and one D on the common loop. ``options.supervised=0`` is plain RGAN.
+keeps one G and one D on the common loop. ``options.supervised=0`` (the default) is plain RGAN:
+in data space the MSE pulls G towards the conditional mean of the next step (too little
+variance, the time-series form of the "blurry average"), and on regime-prices it made every
+score worse (docs/RESULTS.md). What helped there was a stronger D (``loop.d_steps=3``).
 
 Evaluate with TimeGAN's discriminative and predictive scores and the autocorrelation match
 (:mod:`gankit.metrics.timeseries_metrics`, ``benchmarks/beyond_images.py``).
@@ -31,7 +34,7 @@ class RGAN(AdversarialRecipe):
 
     name = "rgan"
     description = "Esteban et al. 2017: GRU G and D for multivariate time series; TimeGAN's supervised loss option"
-    options = {"supervised": 1.0}
+    options = {"supervised": 0.0}
 
     @classmethod
     def resolve(cls, cfg, meta):
