@@ -29,48 +29,18 @@ import torch
 
 
 def evaluate(model, n: int | None, seed: int, temperature: float) -> dict:
-    kind = model.meta.get("kind")
-    if kind == "text":
-        from gankit.metrics.text_metrics import evaluate_text_model
+    from gankit.metrics.modality import evaluate_modality
 
-        return evaluate_text_model(model, n or 1000, seed, temperature)
-    if kind == "tabular":
-        from gankit.metrics.tabular_metrics import evaluate_tabular_model
-
-        return evaluate_tabular_model(model, n or 0, seed)
-    if kind == "sequence":
-        from gankit.metrics.timeseries_metrics import evaluate_sequence_model
-
-        return evaluate_sequence_model(model, n or 0, seed)
-    if kind == "video":
-        from gankit.metrics.video_metrics import evaluate_video_model
-
-        return evaluate_video_model(model, n or 0, seed)
-    raise SystemExit(f"{model.path}: data kind {kind!r} is not one of text, tabular, sequence, video")
+    return evaluate_modality(model, n, seed, temperature)
 
 
 def evaluate_real(data: str, n: int | None, seed: int) -> dict:
     from gankit.config import DataConfig
     from gankit.data import load_data
+    from gankit.metrics.modality import evaluate_modality_real
 
     kind = load_data(DataConfig(name=data, limit=2), split="train").kind
-    if kind == "text":
-        from gankit.metrics.text_metrics import evaluate_text_real
-
-        return evaluate_text_real(data, n or 1000, seed)
-    if kind == "tabular":
-        from gankit.metrics.tabular_metrics import evaluate_tabular_real
-
-        return evaluate_tabular_real(data, seed)
-    if kind == "sequence":
-        from gankit.metrics.timeseries_metrics import evaluate_sequence_real
-
-        return evaluate_sequence_real(data, n or 0, seed)
-    if kind == "video":
-        from gankit.metrics.video_metrics import evaluate_video_baselines
-
-        return evaluate_video_baselines(data, n or 0, seed)
-    raise SystemExit(f"--data {data}: kind {kind!r} is not one of text, tabular, sequence, video")
+    return evaluate_modality_real(data, kind, n, seed)
 
 
 def _fmt(v) -> str:

@@ -100,6 +100,7 @@ def test_translate_writes_outputs(runs, pictures, tmp_path, kind, folder, expect
     with Image.open(out / expected[0]) as im:
         assert im.size == (16, 16)  # the model's output resolution (srgan: 4 px in, 16 out)
         got = np.asarray(im)
+        assert im.text["gankit:synthetic"] == "true" and len(im.text["gankit:checkpoint_sha256"]) == 64
     # the CLI's file equals the library's translation of the same prepared input
     first = min((pictures / folder).rglob("*.png"))
     x = read_input(first, model.recipe.input_spec())
@@ -108,7 +109,7 @@ def test_translate_writes_outputs(runs, pictures, tmp_path, kind, folder, expect
     assert np.array_equal(got.reshape(want.shape), want)
     if kind == "pix2pix":  # input | output | target, upscaled for viewing
         with Image.open(out / "p0_strip.png") as im:
-            assert im.width > 2.5 * im.height
+            assert im.width > 2.5 * im.height and im.text["gankit:recipe"] == "pix2pix"
     assert "translated:" in capsys.readouterr().out
 
 

@@ -305,8 +305,9 @@ def build_parser() -> argparse.ArgumentParser:
     dc = dsub.add_parser("check", help="validate a user dataset")
     dc.add_argument("path")
     dc.add_argument("--json", action="store_true")
-    dc.add_argument("--layout", default="auto", choices=["auto", "images", "paired", "unpaired"],
-                    help="how to read a folder (paired: A|B side-by-side images or A/ + B/ folders)")
+    dc.add_argument("--layout", default="auto", choices=["auto", "images", "paired", "unpaired", "table", "series"],
+                    help="how to read a folder (paired: A|B side-by-side images or A/ + B/ folders) "
+                         "or a .csv (table, or series: one time step per row)")
     dc.set_defaults(func=cmd_data_check)
     dd = dsub.add_parser("download", help="fetch mnist, fashion-mnist or cifar10 (needs a network; opt-in)")
     dd.add_argument("name", choices=["mnist", "fashion-mnist", "cifar10"])

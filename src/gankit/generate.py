@@ -94,7 +94,11 @@ def write_samples(model: Model, n: int, out: str | Path, seed: int = 0, class_: 
 
         x, provenance_["gankit:watermark"] = watermark_batch(x, watermark, watermark_message, model)
     writer = WRITERS.get(kind) if kind in WRITERS else WRITERS.get("images")
-    return writer(x, out, model, provenance_)
+    written = writer(x, out, model, provenance_)
+    for f in written.values():  # pictures of other kinds (plots, strips) carry provenance too
+        if Path(f).suffix.lower() == ".png" and Path(f).is_file():
+            viz.stamp_png(f, provenance_)
+    return written
 
 
 def _write_points(x: torch.Tensor, out: Path, model: Model, provenance: dict) -> dict[str, Path]:

@@ -181,8 +181,9 @@ def translate_files(checkpoint: str | Path, input: str | Path, out: str | Path, 
     outs = [translate(model, x, direction, k, seed) for k in targets_to]  # each [N, C, R, R]
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    info = {"gankit:checkpoint": str(model.path), "gankit:recipe": model.config.recipe, "gankit:direction": direction,
-            "Software": "gankit (translated image)"}
+    from .generate import provenance
+
+    info = {**provenance(model, seed), "gankit:direction": direction, "Software": "gankit (translated image)"}
     written, strips = [], 0
     for i, (f, _, name) in enumerate(items):
         for k, y in zip(targets_to, outs):
@@ -194,7 +195,8 @@ def translate_files(checkpoint: str | Path, input: str | Path, out: str | Path, 
             pic = rec.picture(x[i:i + 1], direction).float().cpu()
             row = torch.cat([pic, *(y[i:i + 1] for y in outs), targets[i]])
             grid = viz.image_grid(row, nrow=len(row))
-            viz.save_image(grid, out / f"{name}_strip.png", scale=max(1, 128 // ospec["resolution"]))
+            viz.save_image(grid, out / f"{name}_strip.png", scale=max(1, 128 // ospec["resolution"]),
+                           pnginfo={**info, "gankit:input": str(f), "gankit:picture": "input|output|target strip"})
             strips += 1
     return {"count": len(items), "outputs": written, "strips": strips, "out": out}
 

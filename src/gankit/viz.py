@@ -15,10 +15,26 @@ from .registry import Registry
 PREVIEWS = Registry("preview")
 
 
-def preview(x: torch.Tensor, path: str | Path, meta: dict, real: torch.Tensor | None = None, title: str = "") -> None:
-    """Draw the natural picture of a batch of outputs of data kind ``meta["kind"]``."""
+def preview(x: torch.Tensor, path: str | Path, meta: dict, real: torch.Tensor | None = None, title: str = "",
+            pnginfo: dict | None = None) -> None:
+    """Draw the natural picture of a batch of outputs of data kind ``meta["kind"]``; a PNG
+    picture gets the text chunks ``pnginfo`` (provenance of the generated images it shows)."""
     fn: Callable = PREVIEWS.get(meta["kind"]) if meta["kind"] in PREVIEWS else PREVIEWS.get("images")
     fn(x, path, meta, real, title)
+    if pnginfo and Path(path).suffix.lower() == ".png" and Path(path).is_file():
+        stamp_png(path, pnginfo)
+
+
+def stamp_png(path: str | Path, pnginfo: dict) -> None:
+    """Rewrite the PNG at ``path`` with the text chunks ``pnginfo`` added (pixels unchanged)."""
+    from PIL import Image, PngImagePlugin
+
+    with Image.open(path) as im:
+        im.load()
+        info = PngImagePlugin.PngInfo()
+        for k, v in {**getattr(im, "text", {}), **pnginfo}.items():
+            info.add_text(str(k), str(v))
+        im.save(path, pnginfo=info)
 
 
 def to_uint8_images(x: torch.Tensor) -> np.ndarray:

@@ -21,7 +21,9 @@ from .user import (
     IMAGE_EXTS,
     SPLIT_DIRS,
     ab_dirs,
+    MODALITY_FILES,
     detect_format,
+    load_modality_file,
     list_images,
     match_ab,
     unpaired_dirs,
@@ -33,6 +35,8 @@ def check_path(path: str, layout: str = "auto", max_pixels: int = MAX_PIXELS) ->
     p = Path(path)
     if not p.exists():
         raise UserError(f"{path}: no such file or directory")
+    if p.is_file() and p.suffix.lower() in MODALITY_FILES:
+        return _check_modality_file(p, layout)
     fmt = detect_format(p, layout)
     report = {"path": str(p), "format": fmt, "ok": True, "unreadable": []}
     if fmt in ("images", "paired-sbs"):
@@ -62,6 +66,34 @@ def check_path(path: str, layout: str = "auto", max_pixels: int = MAX_PIXELS) ->
         report["splits"] = _check_arrays(p, formats.find_cifar(p), formats.load_cifar_split)
     _collect(report)
     report["text"] = _text(report)
+    return report
+
+
+def _check_modality_file(p: Path, layout: str) -> dict:
+    """A ``.txt`` (text) or ``.csv`` (table; ``layout=series``: a time series) file, loaded
+    exactly as training loads it (bad content is the same UserError naming file and line)."""
+    kw = {"layout": layout} if layout in ("table", "series") else {}
+    splits = {sp: load_modality_file(p, sp, kw) for sp in ("train", "test")}
+    d = splits["train"]
+    report = {"path": str(p), "format": d.info.get("format", p.suffix[1:]), "kind": d.kind, "ok": True,
+              "unreadable": [], "splits": {sp: len(v) for sp, v in splits.items()}}
+    lines = [f"{p}: {d.kind} ({report['format']}); train {len(splits['train'])}, test {len(splits['test'])} examples"]
+    if d.kind == "text":
+        report.update(vocab=d.info["vocab"], seq_len=d.info["seq_len"], chars=d.info.get("chars"))
+        lines.append(f"{len(d.info['vocab'])} distinct characters in {d.info['seq_len']}-character windows: "
+                     f"{d.info['vocab']!r}")
+    elif d.kind == "tabular":
+        cols = [{"name": c["name"], "type": c["type"]} for c in d.info["transform"]]
+        report.update(columns=cols, target=d.info.get("target"))
+        lines.append("columns: " + ", ".join(f"{c['name']} ({c['type']})" for c in cols))
+        lines.append(f"target (for train-on-synthetic scores): {d.info.get('target')}")
+    else:
+        report.update(features=d.info.get("features"), seq_len=d.info.get("seq_len"), steps=d.info.get("steps"))
+        lines.append(f"{d.info.get('steps')} time steps of features {', '.join(d.info.get('features', []))}, "
+                     f"windows of {d.info.get('seq_len')}")
+    lines.append(f"train with: gankit train --data {p}" + (" --set data.kwargs.layout=series" if d.kind == "sequence"
+                                                           else ""))
+    report["text"] = "\n".join(lines)
     return report
 
 

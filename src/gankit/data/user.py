@@ -166,11 +166,6 @@ def detect_format(p: Path, layout: str = "auto") -> str:
     if not p.exists():
         raise UserError(f"{p}: no such file or directory")
     if p.is_file():
-        if p.suffix.lower() in MODALITY_FILES:  # only `gankit data check` gets here (see load_user_data)
-            how = "--recipe gumbel-gan" if p.suffix.lower() == ".txt" else \
-                "--recipe ctgan, or --recipe rgan --set data.kwargs.layout=series"
-            raise UserError(f"{p}: `gankit data check` inspects image datasets; a {p.suffix.lower()} file is "
-                            f"checked as it loads: gankit train --data {p} {how}")
         if p.suffix.lower() in (".npz", ".npy"):
             return "npz"
         if formats.looks_like_idx(p):
@@ -196,6 +191,43 @@ def detect_format(p: Path, layout: str = "auto") -> str:
     if formats.looks_like_cifar(p):
         return "cifar"
     return "images"
+
+
+# Recipe for a user path when --recipe is not given: the same default as built-in data of that kind.
+KIND_RECIPES = {"points": "gan", "images": "dcgan", "paired": "pix2pix", "unpaired": "cyclegan",
+                "text": "gumbel-gan", "tabular": "ctgan", "sequence": "rgan"}
+
+
+def guess_kind(path: str, kwargs: dict | None = None) -> str:
+    """The data kind a user path will load as, found cheaply (no image decoding).
+
+    ``.txt`` is text, ``.csv`` a table (a series with ``layout=series``), an ``.npz`` with a
+    2-D examples array points (with an inputs array paired), an unpaired ``trainA/trainB``
+    folder unpaired, an ``A/B`` folder (or ``layout=paired``) paired, anything else images.
+    A path that does not exist raises the same UserError as loading it would.
+    """
+    kwargs = kwargs or {}
+    p = Path(path)
+    layout = kwargs.get("layout", "auto")
+    if p.is_file() and p.suffix.lower() == ".txt":
+        return "text"
+    if p.is_file() and p.suffix.lower() == ".csv":
+        return "sequence" if layout == "series" else "tabular"
+    fmt = detect_format(p, layout)
+    if fmt == "npz":
+        arrays = formats.read_npz(p)
+        found = formats.pick(arrays, formats.X_KEYS)
+        if found is None and len([k for k in arrays if not k.endswith("_test")]) == 1:
+            found = next((k, v) for k, v in arrays.items() if not k.endswith("_test"))
+        if found is not None and np.ndim(found[1]) == 2:
+            return "points"
+        return "paired" if formats.pick(arrays, formats.A_KEYS) is not None else "images"
+    return {"unpaired": "unpaired", "paired-ab": "paired", "paired-sbs": "paired"}.get(fmt, "images")
+
+
+def recipe_for_path(path: str, kwargs: dict | None = None) -> str:
+    """The default recipe for the user data at ``path`` (see ``KIND_RECIPES``)."""
+    return KIND_RECIPES[guess_kind(path, kwargs)]
 
 
 # ------------------------------------------------------------------------- loading

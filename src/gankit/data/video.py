@@ -123,7 +123,7 @@ def write_video_samples(x: torch.Tensor, out: Path, model, provenance: dict) -> 
     for i, clip in enumerate(frames):
         save_gif(clip, out / f"rollout_{i:04d}.gif", fps)
     save_gif(tile(frames[:16], min(4, len(frames))), out / "grid.gif", fps)
-    save_strip(x[:8], out / "strip.png", context)
+    save_strip(x[:8], out / "strip.png", context)  # (write_samples stamps its provenance)
     return {"gifs": out, "grid": out / "grid.gif", "strip": out / "strip.png"}
 
 

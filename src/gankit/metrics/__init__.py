@@ -12,8 +12,7 @@ Registered metrics (``gankit.registry.METRICS``): fid, kid, prdc, is, modes, cla
 ``core.py``. ``evaluate.evaluate(model, ...)`` is ``gankit eval``; ``training.make_eval_hook``
 the in-training evaluation.
 """
-from . import core  # noqa: F401  (registers the metrics)
-from . import cas  # noqa: F401  (registers the cas metric)
+from . import cas, core  # noqa: F401  (importing them registers the metrics)
 from .fid import fid_from_features, fid_from_stats
 from .inception_score import inception_score
 from .kid import kid_from_features

@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import itertools
 import math
-import sys
 import time
 from dataclasses import asdict, dataclass
 
@@ -203,26 +202,11 @@ _KEYS = ("cas",) + tuple(f"cas_{kind}_{m if m else 'all'}" for m in REAL_SIZES f
 
 
 def _model_of(ctx: EvalContext):
-    """The generator being evaluated.
-
-    :class:`EvalContext` carries generated *features*, not the generator, but CAS must train on
-    generated *images*. Until the context carries the model (a ``model`` field set by
-    ``evaluate.evaluate``), find the :class:`~gankit.checkpoint.Model` whose ``meta`` is this
-    context's (by identity, so never another model) among the callers' locals.
-    """
-    from ..checkpoint import Model
-
-    model = getattr(ctx, "model", None)
-    if model is not None:
-        return model
-    frame = sys._getframe(1)
-    while frame is not None:
-        for value in frame.f_locals.values():
-            if isinstance(value, Model) and value.meta is ctx.meta:
-                return value
-        frame = frame.f_back
-    raise UserError("--metrics cas: needs a generator to sample from: `gankit eval --checkpoint C --metrics cas` "
-                    "(not --real-vs-real or in-training evaluation)")
+    """The generator being evaluated (CAS trains on generated *images*, not features)."""
+    if ctx.model is None:
+        raise UserError("--metrics cas: needs a generator to sample from: `gankit eval --checkpoint C --metrics cas` "
+                        "(not --real-vs-real or in-training evaluation)")
+    return ctx.model
 
 
 @register_metric("cas", _KEYS, higher=_KEYS,

@@ -67,6 +67,7 @@ class EvalContext:
     load_real: Callable[[], FeatureSet]
     fake_labels: np.ndarray | None = None  # classes asked of a conditional G
     seed: int = 0
+    model: object | None = None  # the gankit.load Model being evaluated (None: real-vs-real, in training)
     _real: FeatureSet | None = field(default=None, repr=False)
 
     @property

@@ -18,6 +18,8 @@ from ..config import DataConfig
 from ..errors import UserError
 from .core import EvalContext, check_metrics, compute_metrics, default_metrics, parse_metrics
 from .extractors import Extractor, get_extractor
+from .modality import KINDS as MODALITIES
+from .modality import evaluate_modality, evaluate_modality_real
 from .reference import FeatureSet, extract, generated_features, reference_features
 
 DEFAULT_N = {"images": 10_000, "points": 2_500}  # points: the PacGAN protocol
@@ -47,8 +49,11 @@ def load_reference_data(data_cfg: DataConfig, prefer: str = "test"):
 
 def _check_kind(meta: dict) -> None:
     if meta.get("kind") not in SUPPORTED_KINDS:
-        raise UserError(f"gankit eval: {meta.get('kind')} data (image-to-image models) is not supported yet; "
-                        f"eval handles unconditional/class-conditional image and 2D point generators")
+        kind = meta.get("kind")
+        how = ("image-to-image models are scored on held-out pairs by benchmarks/i2i_eval.py "
+               "(gankit translate writes their outputs)") if kind in ("paired", "unpaired") else \
+            "eval handles image, 2D point, text, tabular, sequence and video generators"
+        raise UserError(f"gankit eval: {kind} data is not supported; {how}")
 
 
 def _choose(meta, metrics, extractor, inception_weights, conditional):
@@ -73,6 +78,13 @@ def evaluate(model, metrics=None, n: int | None = None, extractor: str | None = 
     """
     t0 = time.perf_counter()
     meta = model.meta
+    if meta.get("kind") in MODALITIES:  # text, tabular, sequence, video: each kind's own report
+        if metrics or extractor or report or inception_weights:
+            raise UserError(f"gankit eval: a {meta['kind']} model has one fixed report; "
+                            f"drop --metrics/--extractor/--report/--inception-weights")
+        out = evaluate_modality(model, n, seed)
+        return {**out, "checkpoint": str(model.path), "step": model.step,
+                "seconds": round(time.perf_counter() - t0, 2)}
     _check_kind(meta)
     ncls = int(meta.get("num_classes") or 0) if getattr(model.generator, "num_classes", 0) else 0
     ext, names = _choose(meta, metrics, extractor, inception_weights, bool(ncls))
@@ -81,7 +93,8 @@ def evaluate(model, metrics=None, n: int | None = None, extractor: str | None = 
         raise UserError(f"--n must be >= 2, got {n}")
     fake, labels, kept = generated_features(model.sample, n, ext, seed, ncls, keep=64 if report else 0)
     real_data, split = load_reference_data(model.config.data)
-    ctx = EvalContext(meta, ext, fake, lambda: reference_features(real_data, ext, split), labels, seed)
+    ctx = EvalContext(meta, ext, fake, lambda: reference_features(real_data, ext, split), labels, seed,
+                      model=model)
     results = compute_metrics(names, ctx)
     out = finish(results, ext, n=n, n_real=len(real_data), split=split, dataset=meta.get("name"),
                  checkpoint=str(model.path), step=model.step, seconds=round(time.perf_counter() - t0, 2))
@@ -103,6 +116,11 @@ def real_vs_real(data: str, metrics=None, extractor: str | None = None, resoluti
         raise UserError(f"--data {data}: --real-vs-real needs a built-in dataset with a test split")
     cfg = DataConfig(name=data, resolution=resolution)
     train = load_data(cfg, split="train")
+    if train.kind in MODALITIES:  # the training split scored like a model, and the kind's baselines
+        if metrics or extractor:
+            raise UserError(f"gankit eval: {data} ({train.kind}) has one fixed report; drop --metrics/--extractor")
+        out = evaluate_modality_real(data, train.kind, n, seed)
+        return {**out, "fake": "train split", "dataset": data, "seconds": round(time.perf_counter() - t0, 2)}
     real_data, split = load_reference_data(cfg)
     if split != "test":
         raise UserError(f"--data {data}: has no held-out test split to compare its train split with")

@@ -32,6 +32,14 @@ def build_config(recipe: str | None = None, data: str | None = None, config_file
     data_name = data or (checked.data.name if "name" in (user.get("data") or {}) else None)
     spec = dataset_spec(data_name) if data_name else None
     recipe = recipe or (checked.recipe if "recipe" in user else None) or (spec.recipe if spec is not None else None)
+    if recipe is None and data_name and spec is None:  # a user path: the default recipe for its kind
+        from ..data.user import recipe_for_path
+
+        kwargs = dict(checked.data.kwargs)
+        for o in overrides:  # `--set data.kwargs.layout=series` decides table vs series
+            if o.startswith("data.kwargs.layout="):
+                kwargs["layout"] = o.split("=", 1)[1]
+        recipe = recipe_for_path(data_name, kwargs)
     recipe = recipe or DEFAULT_RECIPE
     RECIPES.get(recipe)  # unknown recipe -> UserError naming the choices
     base = Config(recipe=recipe).to_dict()

@@ -182,7 +182,7 @@ class Studio:
         one, strip = models.interpolate(lm, a, b, t, mode, frames, cls, trunc)
         info = models.provenance(lm, seed=f"{a}->{b}", t=round(t, 4), interpolation=mode)
         return {"image": images.data_url(images.grid_png(one, info, target=256)),
-                "strip": images.data_url(images.grid_png(strip, None, nrow=frames, target=768)), "t": t}
+                "strip": images.data_url(images.grid_png(strip, info, nrow=frames, target=768)), "t": t}
 
     def edit(self, p: dict) -> dict:
         """The image of ``seed`` moved along latent directions by ``amounts`` {name: -5..5}."""

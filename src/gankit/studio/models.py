@@ -221,12 +221,7 @@ def provenance(lm: Loaded, seed=None, **extra) -> dict:
     gankit computes it, the weights' sha256), the seed, and that it is synthetic."""
     from .. import generate as gen
 
-    m = lm.model
-    if hasattr(gen, "provenance"):  # the chunks `gankit sample` writes
-        info = dict(gen.provenance(m, seed))
-    else:
-        info = {"gankit:synthetic": "true", "gankit:recipe": m.config.recipe, "gankit:checkpoint": str(m.path),
-                "gankit:step": m.step, "gankit:seed": seed}
+    info = dict(gen.provenance(lm.model, seed))  # the chunks `gankit sample` writes
     info.update({f"gankit:{k}": v for k, v in extra.items() if v is not None})
     info["synthetic"] = "true"
     info["Software"] = "gankit studio (generated image)"

@@ -287,7 +287,7 @@ def train(cfg: Config, out: str | Path, resume: bool = False, allow_config_chang
         # translation recipes show (input, output) pairs in grids; others their samples
         x = getattr(recipe, "sample_grid", recipe.sample)(G, lp.n_samples, grid_seed)
         G.train(was_training)
-        _write_sample_picture(out / "samples", step, x, data, meta, logger)
+        _write_sample_picture(out / "samples", step, x, data, meta, logger, cfg)
 
     def save(step: int) -> Path:
         if main:
@@ -524,11 +524,14 @@ def _truncate_metrics(out: Path, step: int) -> None:
 
 
 def _write_sample_picture(folder: Path, step: int, x: torch.Tensor, data: Data, meta: dict,
-                          logger: RunLogger) -> None:
+                          logger: RunLogger, cfg: Config) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"step_{step:07d}.png"
     real = data.x[: len(x)] if meta["kind"] == "points" else None
-    viz.preview(x, path, meta, real, title=f"step {step}")
+    info = {"gankit:synthetic": "true", "gankit:recipe": cfg.recipe, "gankit:run": str(folder.parent),
+            "gankit:step": step, "gankit:seed": cfg.loop.seed, "gankit:checkpoint": "none (training preview)",
+            "Software": "gankit (generated image)"}
+    viz.preview(x, path, meta, real, title=f"step {step}", pnginfo=info)
     if meta["kind"] == "images":
         logger.image(step, "samples", viz.image_grid(x))
     (folder / "latest.png").write_bytes(path.read_bytes())
