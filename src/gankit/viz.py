@@ -2,8 +2,8 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import torch
@@ -27,14 +27,11 @@ def preview(x: torch.Tensor, path: str | Path, meta: dict, real: torch.Tensor | 
 
 def stamp_png(path: str | Path, pnginfo: dict) -> None:
     """Rewrite the PNG at ``path`` with the text chunks ``pnginfo`` added (pixels unchanged)."""
-    from PIL import Image, PngImagePlugin
+    from PIL import Image
 
     with Image.open(path) as im:
         im.load()
-        info = PngImagePlugin.PngInfo()
-        for k, v in {**getattr(im, "text", {}), **pnginfo}.items():
-            info.add_text(str(k), str(v))
-        im.save(path, pnginfo=info)
+        im.save(path, pnginfo=png_info({**getattr(im, "text", {}), **pnginfo}))
 
 
 def to_uint8_images(x: torch.Tensor) -> np.ndarray:
@@ -56,20 +53,50 @@ def image_grid(x: torch.Tensor, nrow: int | None = None, pad: int = 2) -> np.nda
     return grid
 
 
-def save_image(arr: np.ndarray, path: str | Path, scale: int = 1, pnginfo: dict | None = None) -> None:
-    """Save uint8 [H, W, C] (C = 1 or 3) as PNG, optionally upscaled by an integer factor."""
-    from PIL import Image, PngImagePlugin
+def pil_image(arr: np.ndarray, scale: int = 1):
+    """uint8 [H, W, C] (C = 1, 3 or 4) -> a PIL image, upscaled by an integer ``scale`` (nearest
+    neighbour: pixels stay visible)."""
+    from PIL import Image
 
     im = Image.fromarray(arr[..., 0] if arr.shape[-1] == 1 else arr)
     if scale > 1:
         im = im.resize((im.width * scale, im.height * scale), Image.NEAREST)
-    info = None
-    if pnginfo:
-        info = PngImagePlugin.PngInfo()
-        for k, v in pnginfo.items():
-            info.add_text(k, str(v))
+    return im
+
+
+def png_info(pnginfo: dict | None):
+    """PNG text chunks (``PIL.PngImagePlugin.PngInfo``) from a dict; None when empty."""
+    from PIL import PngImagePlugin
+
+    if not pnginfo:
+        return None
+    info = PngImagePlugin.PngInfo()
+    for k, v in pnginfo.items():
+        info.add_text(str(k), str(v))
+    return info
+
+
+def save_image(arr: np.ndarray, path: str | Path, scale: int = 1, pnginfo: dict | None = None) -> None:
+    """Save uint8 [H, W, C] (C = 1 or 3) as PNG, optionally upscaled by an integer factor."""
+    im = pil_image(arr, scale)
     Path(path).parent.mkdir(parents=True, exist_ok=True)
-    im.save(path, pnginfo=info)
+    im.save(path, pnginfo=png_info(pnginfo))
+
+
+def finish_figure(fig, axes, used: int, path: str | Path, title: str = "") -> None:
+    """Blank the unused panels of ``axes`` (after the first ``used``), legend on the first,
+    optional title, then save ``fig`` to ``path`` and close it."""
+    import matplotlib.pyplot as plt
+
+    for ax in list(axes.flat)[used:]:
+        ax.axis("off")
+    axes.flat[0].legend(fontsize=6)
+    if title:
+        fig.suptitle(title, fontsize=9)
+    fig.tight_layout()
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path)
+    plt.close(fig)
 
 
 def save_grid(x: torch.Tensor, path: str | Path, nrow: int | None = None, pnginfo: dict | None = None) -> None:

@@ -33,6 +33,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from .. import viz
 from ..errors import UserError
 from .base import Data, register_dataset
 from .digits import sklearn_file
@@ -584,15 +585,7 @@ def preview_tabular(x: torch.Tensor, path, meta: dict, real=None, title: str = "
                     label="generated")
         ax.set_title(s["name"][:28], fontsize=8)
         ax.tick_params(labelsize=6)
-    for ax in list(axes.flat)[len(spec):]:
-        ax.axis("off")
-    axes.flat[0].legend(fontsize=6)
-    if title:
-        fig.suptitle(title, fontsize=9)
-    fig.tight_layout()
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path)
-    plt.close(fig)
+    viz.finish_figure(fig, axes, len(spec), path, title)
 
 
 def _register_outputs() -> None:

@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from .. import viz
 from ..errors import UserError
 from .base import Data, register_dataset
 
@@ -153,15 +154,7 @@ def preview_sequence(x: torch.Tensor, path, meta: dict, real=None, title: str = 
         for j, name in enumerate(info["features"][:6]):
             ax.plot(seq[:, j], lw=1, label=name)
         ax.tick_params(labelsize=6)
-    for ax in list(axes.flat)[len(arr):]:
-        ax.axis("off")
-    axes.flat[0].legend(fontsize=6)
-    if title:
-        fig.suptitle(title, fontsize=9)
-    fig.tight_layout()
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path)
-    plt.close(fig)
+    viz.finish_figure(fig, axes, len(arr), path, title)
 
 
 def _register_outputs() -> None:

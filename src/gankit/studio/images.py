@@ -24,18 +24,8 @@ MAX_UPLOAD_PIXELS = min(MAX_PIXELS, 4096 * 4096)  # width * height of an uploade
 def png_bytes(arr: np.ndarray, pnginfo: dict | None = None, scale: int = 1) -> bytes:
     """uint8 ``[H, W, C]`` (C = 1, 3 or 4) -> PNG bytes with text chunks ``pnginfo``, upscaled
     by an integer ``scale`` (nearest neighbour: pixels stay visible)."""
-    from PIL import Image, PngImagePlugin
-
-    im = Image.fromarray(arr[..., 0] if arr.shape[-1] == 1 else arr)
-    if scale > 1:
-        im = im.resize((im.width * scale, im.height * scale), Image.NEAREST)
-    info = None
-    if pnginfo:
-        info = PngImagePlugin.PngInfo()
-        for k, v in pnginfo.items():
-            info.add_text(str(k), str(v))
     buf = io.BytesIO()
-    im.save(buf, format="PNG", pnginfo=info)
+    viz.pil_image(arr, scale).save(buf, format="PNG", pnginfo=viz.png_info(pnginfo))
     return buf.getvalue()
 
 
