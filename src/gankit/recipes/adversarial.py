@@ -51,17 +51,6 @@ class AdversarialRecipe(Recipe):
         self.regs: list[Regularizer] = build_regularizers(cfg.loss.kwargs)
 
     @classmethod
-    def read_options(cls, cfg: Config) -> dict:
-        """``cfg.options`` over the recipe's defaults; unknown keys or wrong types are UserErrors."""
-        out = dict(cls.options)
-        for key, value in (cfg.options or {}).items():
-            if key not in cls.options:
-                allowed = ", ".join(sorted(cls.options)) or "none"
-                raise UserError(f"options.{key}: recipe {cfg.recipe!r} has no such option (it takes: {allowed})")
-            out[key] = _coerce_option(key, value, cls.options[key])
-        return out
-
-    @classmethod
     def uses_d_labels(cls) -> bool:
         return cls.conditional if cls.d_conditional is None else cls.d_conditional
 
@@ -260,28 +249,6 @@ def set_net_kwargs(net_cfg, values: dict, recipe: str, role: str) -> None:
             raise UserError(f"{role}.kwargs.{k}={net_cfg.kwargs[k]!r} conflicts with recipe {recipe!r}, "
                             f"which sets it to {v!r}")
         net_cfg.kwargs[k] = v
-
-
-def _coerce_option(key: str, value, default):
-    """Check an option's value against the type of its default."""
-    want = type(default)
-    if isinstance(default, bool):
-        ok = isinstance(value, bool)
-    elif isinstance(default, float):
-        ok = isinstance(value, (int, float)) and not isinstance(value, bool)
-        value = float(value) if ok else value
-    elif isinstance(default, int):
-        ok = isinstance(value, int) and not isinstance(value, bool)
-    elif isinstance(default, list):
-        if isinstance(value, (int, float)) and not isinstance(value, bool):
-            value = [value]  # --set options.cat=10 means [10]
-        ok = isinstance(value, (list, tuple))
-        value = list(value) if ok else value
-    else:
-        ok = isinstance(value, want)
-    if not ok:
-        raise UserError(f"options.{key} must be a {want.__name__} like {default!r}, got {value!r}")
-    return value
 
 
 def _has_heads(D: nn.Module) -> bool:

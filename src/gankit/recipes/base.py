@@ -125,10 +125,22 @@ class Recipe:
     groups: dict[str, tuple[str, ...]] = {"G": ("G",), "D": ("D",)}
     sample_net = "G"  # the net that makes samples (G_ema when the loop keeps one)
     share_fake = True  # the loop computes generate() once per step for the D and G phases
+    options: dict = {}  # recipe options (``cfg.options``) and their defaults (their types are checked)
 
     def __init__(self, cfg: Config, meta: dict):
         self.cfg, self.meta = cfg, meta
         self.loss_fn = LOSSES.get(cfg.loss.name)
+
+    @classmethod
+    def read_options(cls, cfg: Config) -> dict:
+        """``cfg.options`` over the recipe's defaults; unknown keys or wrong types are UserErrors."""
+        out = dict(cls.options)
+        for key, value in (cfg.options or {}).items():
+            if key not in cls.options:
+                allowed = ", ".join(sorted(cls.options)) or "none"
+                raise UserError(f"options.{key}: recipe {cfg.recipe!r} has no such option (it takes: {allowed})")
+            out[key] = coerce_option(key, value, cls.options[key])
+        return out
 
     # Subclasses override these ------------------------------------------------
     @classmethod
@@ -159,3 +171,44 @@ class Recipe:
             return NETS.build(net_cfg.name, **net_cfg.kwargs)
         except (TypeError, ValueError) as e:
             raise UserError(f"net {net_cfg.name!r}: {e}") from None
+
+
+def coerce_option(key: str, value, default):
+    """Check an option's value against the type of its default."""
+    want = type(default)
+    if isinstance(default, bool):
+        ok = isinstance(value, bool)
+    elif isinstance(default, float):
+        ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+        value = float(value) if ok else value
+    elif isinstance(default, int):
+        ok = isinstance(value, int) and not isinstance(value, bool)
+    elif isinstance(default, list):
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            value = [value]  # --set options.cat=10 means [10]
+        ok = isinstance(value, (list, tuple))
+        value = list(value) if ok else value
+    else:
+        ok = isinstance(value, want)
+    if not ok:
+        raise UserError(f"options.{key} must be a {want.__name__} like {default!r}, got {value!r}")
+    return value
+
+
+class OptionalCritic:
+    """Mixin for recipes whose G may train without a D (``self.has_d`` False: an L1-only
+    ablation): the nets, their configs and the phases follow ``has_d``."""
+
+    has_d = True
+
+    def build_nets(self):
+        nets = {"G": self.build(self.cfg.G)}
+        if self.has_d:
+            nets["D"] = self.build(self.cfg.D)
+        return nets
+
+    def net_configs(self):
+        return {"G": self.cfg.G, "D": self.cfg.D} if self.has_d else {"G": self.cfg.G}
+
+    def phases(self):
+        return ([Phase("D", "D", self.d_step)] if self.has_d else []) + [Phase("G", "G", self.g_step)]

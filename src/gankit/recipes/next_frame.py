@@ -30,11 +30,10 @@ from ..data import video as _video  # noqa: F401  (registers moving-digits, the 
 from ..errors import UserError
 from ..losses import d_accuracy
 from ..registry import NETS, RECIPES
-from .adversarial import _coerce_option
-from .base import Phase, Recipe, StepContext, fill_kwargs
+from .base import OptionalCritic, Recipe, StepContext, fill_kwargs
 
 
-class NextFrameRecipe(Recipe):
+class NextFrameRecipe(OptionalCritic, Recipe):
     """Conditional next-frame prediction (see the module docstring)."""
 
     options: dict = {"context": 4, "l1_weight": 100.0, "adv_weight": 1.0}
@@ -46,16 +45,6 @@ class NextFrameRecipe(Recipe):
         self.has_d = self.adversarial or bool(self.opts.get("critic", False))
         self.groups = {"G": ("G",), "D": ("D",)} if self.has_d else {"G": ("G",)}
         self._held_out = None
-
-    @classmethod
-    def read_options(cls, cfg) -> dict:
-        out = dict(cls.options)
-        for key, value in (cfg.options or {}).items():
-            if key not in cls.options:
-                allowed = ", ".join(sorted(cls.options))
-                raise UserError(f"options.{key}: recipe {cfg.recipe!r} has no such option (it takes: {allowed})")
-            out[key] = _coerce_option(key, value, cls.options[key])
-        return out
 
     @classmethod
     def resolve(cls, cfg, meta):
@@ -73,18 +62,6 @@ class NextFrameRecipe(Recipe):
                 raise UserError(f"{role}.name={net.name!r} takes no stacked frames; use unet_g / patchgan_d")
             fill_kwargs(net, {"in_channels": c_in, "channels": channels, "resolution": res})
         return cfg
-
-    def build_nets(self):
-        nets = {"G": self.build(self.cfg.G)}
-        if self.has_d:
-            nets["D"] = self.build(self.cfg.D)
-        return nets
-
-    def net_configs(self):
-        return {"G": self.cfg.G, "D": self.cfg.D} if self.has_d else {"G": self.cfg.G}
-
-    def phases(self):
-        return ([Phase("D", "D", self.d_step)] if self.has_d else []) + [Phase("G", "G", self.g_step)]
 
     # ----------------------------------------------------------------- training
     def generate(self, ctx: StepContext) -> dict:

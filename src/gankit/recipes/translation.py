@@ -28,8 +28,7 @@ from torch import nn
 
 from ..errors import UserError
 from ..losses import d_accuracy
-from .adversarial import _coerce_option
-from .base import Phase, Recipe, StepContext, fill_kwargs
+from .base import OptionalCritic, Recipe, StepContext, fill_kwargs
 
 # Colours for label maps in pictures (background dark, then distinct hues), cycled past 12.
 PALETTE = torch.tensor([
@@ -48,17 +47,6 @@ class TranslationRecipe(Recipe):
         super().__init__(cfg, meta)
         self.opts = self.read_options(cfg)
         self._held_out = None
-
-    @classmethod
-    def read_options(cls, cfg) -> dict:
-        """``cfg.options`` over the recipe's defaults; unknown keys or wrong types are UserErrors."""
-        out = dict(cls.options)
-        for key, value in (cfg.options or {}).items():
-            if key not in cls.options:
-                allowed = ", ".join(sorted(cls.options)) or "none"
-                raise UserError(f"options.{key}: recipe {cfg.recipe!r} has no such option (it takes: {allowed})")
-            out[key] = _coerce_option(key, value, cls.options[key])
-        return out
 
     @staticmethod
     def need_kind(cfg, meta, kinds: tuple[str, ...], example: str) -> None:
@@ -183,7 +171,7 @@ def labels_picture(seg: torch.Tensor) -> torch.Tensor:
     return PALETTE[seg.long().cpu() % len(PALETTE)].permute(0, 3, 1, 2).to(seg.device)
 
 
-class PairedRecipe(TranslationRecipe):
+class PairedRecipe(OptionalCritic, TranslationRecipe):
     """The paired game (see the module docstring); subclasses give ``recon_loss``."""
 
     d_conditional = True  # D sees cat(input, output) (pix2pix sec. 3.1) or the output alone (SRGAN)
@@ -204,19 +192,6 @@ class PairedRecipe(TranslationRecipe):
         fill_kwargs(cfg.D, {"in_channels": d_in, "channels": d_in, "resolution": x[-1]})
         cls.read_options(cfg)
         return cfg
-
-    def build_nets(self):
-        nets = {"G": self.build(self.cfg.G)}
-        if self.has_d:
-            nets["D"] = self.build(self.cfg.D)
-        return nets
-
-    def net_configs(self):
-        return {"G": self.cfg.G, "D": self.cfg.D} if self.has_d else {"G": self.cfg.G}
-
-    def phases(self):
-        d = [Phase("D", "D", self.d_step)] if self.has_d else []
-        return d + [Phase("G", "G", self.g_step)]
 
     def generate(self, ctx: StepContext) -> dict:
         return {"fake": ctx.nets["G"](ctx.batch["A"])}  # [N, C, R, R]
