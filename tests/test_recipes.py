@@ -217,10 +217,12 @@ def test_wgan_gp_penalty_on_by_default(tmp_path):
 
 
 def test_pacgan_packs_and_checks_the_batch():
+    rec, _, _ = resolved(small_config("pacgan", "spiral", None))
+    assert rec.cfg.D.kwargs["pack"] == 4  # the generic preset
     rec, _, _ = resolved(small_config("pacgan", "ring8", None))
-    assert rec.cfg.D.kwargs["pack"] == 4
+    assert rec.cfg.D.kwargs["pack"] == 2  # the recommended ring8 preset packs pairs
     with pytest.raises(UserError, match="divisible"):
-        resolved(small_config("pacgan", "ring8", None, extra=("data.batch_size=10",)))
+        resolved(small_config("pacgan", "spiral", None, extra=("data.batch_size=10",)))
 
 
 @pytest.mark.parametrize("recipe, extra, msg", [

@@ -41,6 +41,12 @@ def cmd_sample(args) -> int:
     from .generate import write_samples
 
     model = load(args.checkpoint)
+    if getattr(args, "code_grid", False):  # InfoGAN: one grid per latent code (gankit.latent)
+        from .latent import write_code_grids
+
+        for k, v in write_code_grids(model, args.out, seed=args.seed).items():
+            print(f"{k}: {v}")
+        return 0
     message = None
     if args.watermark_message is not None:
         from .detect.watermark import parse_message
@@ -49,7 +55,7 @@ def cmd_sample(args) -> int:
             raise UserError("--watermark-message: only used with --watermark KEY")
         message = parse_message(args.watermark_message)
     files = write_samples(model, args.n, args.out, seed=args.seed, class_=args.class_, truncation=args.truncation,
-                          watermark=args.watermark, watermark_message=message)
+                          watermark=args.watermark, watermark_message=message, text=args.text)
     for k, v in files.items():
         print(f"{k}: {v}")
     return 0
@@ -100,6 +106,58 @@ def cmd_translate(args) -> int:
     return 0
 
 
+def cmd_interpolate(args) -> int:
+    from . import load
+    from .latent import write_interpolation
+
+    res = write_interpolation(load(args.checkpoint), args.seeds, args.steps, args.out, space=args.space,
+                              method=args.method, class_=args.class_, truncation=args.truncation)
+    print(f"interpolation: {res['frames']} frames ({args.method} in {args.space}) -> {res['gif']}"
+          + (f" (+ frames and strip in {res['dir']})" if "dir" in res else ""))
+    return 0
+
+
+def cmd_invert(args) -> int:
+    from . import load
+    from .latent import write_inversion
+
+    res = write_inversion(load(args.checkpoint), args.input, args.out, space=args.space, steps=args.steps,
+                          seed=args.seed, feature_weight=args.feature_weight)
+    if args.json:
+        print(json.dumps(res))
+    else:
+        print(f"inverted {res['images']} image(s) in {res['space']} ({res['steps']} steps): MSE {res['mse']:.5f} "
+              f"PSNR {res['psnr']:.2f} dB (start: MSE {res['mse_start']:.5f} PSNR {res['psnr_start']:.2f} dB) "
+              f"-> {res['out']}")
+    return 0
+
+
+def cmd_directions(args) -> int:
+    from . import load
+    from .latent import write_directions
+
+    res = write_directions(load(args.checkpoint), args.out, method=args.method, n=args.n, space=args.space,
+                           seed=args.seed, class_=args.class_)
+    if args.json:
+        print(json.dumps(res))
+    else:
+        print(f"directions: {len(res['names'])} in {res['space']} ({res['method']}, {res['n']} samples; "
+              f"class counts {res['class_counts']}) -> {res['out']}")
+    return 0
+
+
+def cmd_edit(args) -> int:
+    from . import load
+    from .latent import write_edit
+
+    res = write_edit(load(args.checkpoint), args.directions, args.direction, args.strength, args.out,
+                     seeds=args.seed, input=args.input, steps=args.steps, invert_steps=args.invert_steps,
+                     class_=args.class_, truncation=args.truncation, start=args.start)
+    print(f"edit: {len(res['names'])} row(s) x {len(res['strengths'])} strengths of {res['direction']!r} "
+          f"-> {res['strip']}")
+    return 0
+
+
 def cmd_eval(args) -> int:
     from .metrics.evaluate import format_results, json_safe, run
 
@@ -121,7 +179,8 @@ def cmd_bench(args) -> int:
     from .bench import run_bench
 
     names = [n.strip() for n in args.workloads.split(",") if n.strip()] if args.workloads else None
-    result = run_bench(names, steps=args.steps, rounds=args.rounds, precision=args.precision)
+    result = run_bench(names, steps=args.steps, rounds=args.rounds, precision=args.precision,
+                       warmup=args.warmup, window=args.window, overrides=args.set or [])
     if args.json:
         print(json.dumps(result))
         return 0
@@ -210,11 +269,15 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--out", default="samples_out")
     s.add_argument("--class", dest="class_", type=int, help="class index (conditional models)")
     s.add_argument("--truncation", type=float, help="truncation threshold for z (e.g. 0.7)")
+    s.add_argument("--text", action="append", metavar="CAPTION", help="text-to-image models: a caption "
+                   "(repeatable; --n images each); default: held-out captions, listed in captions.txt")
     s.add_argument("--seed", type=int, default=0)
     s.add_argument("--watermark", type=int, metavar="KEY", help="embed an invisible keyed watermark (integer key; "
                    "read it with `gankit detect --watermark KEY`)")
     s.add_argument("--watermark-message", metavar="HEX", help="with --watermark: the 32-bit message (8 hex digits; "
                    "default: the start of the checkpoint's sha256)")
+    s.add_argument("--code-grid", action="store_true", help="InfoGAN: write one grid per latent code (each "
+                   "code varied, the rest fixed) to --out")
     s.set_defaults(func=cmd_sample)
 
     sy = sub.add_parser("synth", help="write a labelled folder of generated images (class-conditional models)")
@@ -260,6 +323,60 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--seed", type=int, default=0, help="noise seed (spade)")
     tr.set_defaults(func=cmd_translate)
 
+    ip = sub.add_parser("interpolate", help="a latent walk between seeds: PNG frames and an animated GIF")
+    ip.add_argument("--checkpoint", required=True, help="run or checkpoint directory of a noise-to-image model")
+    ip.add_argument("--seeds", required=True, help="seeds to walk through, e.g. 1,2,3 (a seed's latent is the "
+                    "first one the recipe samples for it)")
+    ip.add_argument("--steps", type=int, default=16, help="frames per pair of seeds, endpoints included")
+    ip.add_argument("--space", default="z", choices=["z", "w"], help="w: style-based generators (stylegan2)")
+    ip.add_argument("--method", default="slerp", choices=["lerp", "slerp"])
+    ip.add_argument("--class", dest="class_", type=int, help="class index (conditional models; default 0)")
+    ip.add_argument("--truncation", type=float, help="truncation (z resampled, or psi towards the mean w)")
+    ip.add_argument("--out", required=True, help="F.gif (the GIF only) or a folder (frames, strip.png, GIF)")
+    ip.set_defaults(func=cmd_interpolate)
+
+    iv = sub.add_parser("invert", help="find the latent that reconstructs an image (optimisation)")
+    iv.add_argument("--checkpoint", required=True, help="run or checkpoint directory of a noise-to-image model")
+    iv.add_argument("--input", required=True, help="an image or a folder of images (converted to the model's "
+                    "channels and squashed to its resolution)")
+    iv.add_argument("--out", required=True, help="output folder: recon.png, strip.png, latent.npy/.safetensors, "
+                    "invert.json")
+    iv.add_argument("--space", default="z", choices=["z", "w", "w+"], help="w, w+: style-based generators")
+    iv.add_argument("--steps", type=int, default=300, help="optimiser steps")
+    iv.add_argument("--feature-weight", type=float, help="weight of a digits-classifier feature loss added to "
+                    "the pixel MSE (default 0)")
+    iv.add_argument("--seed", type=int, default=0, help="seed of the random starting latents (z)")
+    iv.add_argument("--json", action="store_true", help="print one JSON object")
+    iv.set_defaults(func=cmd_invert)
+
+    di = sub.add_parser("directions", help="compute latent directions (class, class-to-class, thickness) from "
+                        "samples labelled by the digits classifier")
+    di.add_argument("--checkpoint", required=True, help="run or checkpoint directory of a noise-to-image model")
+    di.add_argument("--out", required=True, help="output .safetensors file")
+    di.add_argument("--method", default="classifier", choices=["classifier", "class-means"],
+                    help="classifier: linear boundaries (InterFaceGAN); class-means: differences of class means")
+    di.add_argument("--n", type=int, default=2000, help="sampled latents")
+    di.add_argument("--space", choices=["z", "w"], help="default: w for stylegan2, else z")
+    di.add_argument("--class", dest="class_", type=int, help="class index (conditional models; default 0)")
+    di.add_argument("--seed", type=int, default=0)
+    di.add_argument("--json", action="store_true", help="print one JSON object")
+    di.set_defaults(func=cmd_directions)
+
+    ed = sub.add_parser("edit", help="move a seed's or an image's latent along a saved direction (PNG strip)")
+    ed.add_argument("--checkpoint", required=True, help="run or checkpoint directory of a noise-to-image model")
+    ed.add_argument("--seed", help="seed(s) to edit, e.g. 3 or 1,2,5 (one strip row each)")
+    ed.add_argument("--input", help="an image or folder to edit (inverted first)")
+    ed.add_argument("--directions", required=True, help="a file from `gankit directions`")
+    ed.add_argument("--direction", required=True, help="direction name, e.g. class3_to_8 or thickness")
+    ed.add_argument("--strength", type=float, required=True, help="how far to move (std units of the direction)")
+    ed.add_argument("--steps", type=int, help="columns of the strip: strengths --start .. --strength (default 2)")
+    ed.add_argument("--start", type=float, default=0.0, help="strength of the first column (default 0: unedited)")
+    ed.add_argument("--invert-steps", type=int, default=300, help="with --input: optimiser steps of the inversion")
+    ed.add_argument("--class", dest="class_", type=int, help="class index (conditional models; default 0)")
+    ed.add_argument("--truncation", type=float, help="truncation of the seeds' latents")
+    ed.add_argument("--out", required=True, help="output folder: strip.png, one PNG per frame, edit.json")
+    ed.set_defaults(func=cmd_edit)
+
     e = sub.add_parser("eval", help="metrics of a checkpoint (FID, KID, precision/recall, IS, modes)")
     e.add_argument("--checkpoint", help="run or checkpoint directory")
     e.add_argument("--metrics", help="comma list of fid,kid,prdc,is,modes,class_acc,cas (default: by data kind; "
@@ -287,7 +404,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     b = sub.add_parser("bench", help="training throughput: gankit's loop vs a tutorial-style loop")
     b.add_argument("--workloads", help="comma-separated (default: all): dcgan32,stylegan2,pix2pix")
-    b.add_argument("--steps", type=int, default=60, help="steps per timed run (first 10 are warm-up)")
+    b.add_argument("--steps", type=int, default=60, help="steps per timed run (the first --warmup are not timed)")
+    b.add_argument("--warmup", type=int, default=10, help="untimed warm-up steps of each run")
+    b.add_argument("--window", type=int, default=10, help="steps per timed window (the median window is reported)")
+    b.add_argument("--set", action="append", metavar="KEY=VALUE",
+                   help="config override for every workload, both loops (e.g. data.batch_size=16)")
     b.add_argument("--rounds", type=int, default=2, help="alternating rounds of gankit and naive runs")
     b.add_argument("--precision", default="auto", choices=["auto", "fp32", "bf16"], help="gankit's precision")
     b.add_argument("--json", action="store_true", help="print one JSON object")

@@ -259,7 +259,7 @@ def scenes(resolution: int = 32, split: str = "train", n: int = 0, seed: int = 0
 @register_dataset("scenes-flat2shaded", "unpaired: flat-rendered scenes (A) -> shaded scenes (B), drawn "
                   "independently; split=test is paired (same scenes both ways)", "cyclegan")
 def scenes_flat2shaded(resolution: int = 32, split: str = "train", n: int = 0, seed: int = 0,
-                       max_shapes: int = 2, seg: str = "kind") -> Data:
+                       max_shapes: int = 2, seg: str = "kind", paired: bool = False) -> Data:
     """Two domains for unpaired translation (CycleGAN, Zhu et al. 2017): flat -> shaded.
 
     ``n`` scenes per domain (0: 2,048 train / 512 test at small resolutions, about the size of
@@ -271,12 +271,14 @@ def scenes_flat2shaded(resolution: int = 32, split: str = "train", n: int = 0, s
     ``split="test"``: kind ``"paired"``; the *same* scenes rendered both ways (``a[i]`` flat,
     ``x[i]`` shaded), the ground truth for evaluating a translator (e.g. per-pixel error, or
     FID of G(a) against x); ``seg`` and ``captions`` fit both.
+    ``paired=True`` (``--set data.kwargs.paired=true``) makes the train split paired too (the
+    same scenes both ways): the supervised upper bound for CycleGAN (e.g. pix2pix on it).
     """
     n = _describe_args(resolution, split, n or default_n(resolution, split) // 2, max_shapes)
     base = seed * 1_000_003 + 211 + 2 * _SPLIT_SALT[split]
     sc_b, caps = _scenes(n, base, max_shapes)
     x, s = render(sc_b, resolution, "shaded", seg)
-    if split == "test":
+    if split == "test" or paired:
         a, _ = render(sc_b, resolution, "flat", seg)
         kind = "paired"
     else:

@@ -298,8 +298,9 @@ def interpolate(lm: Loaded, seed_a: int, seed_b: int, t: float, mode: str = "sle
 def directions(lm: Loaded) -> dict | None:
     """Latent directions saved beside the checkpoint (or in its run directory), or None.
 
-    ``directions.safetensors``: one float vector per name, ``[z_dim]`` (or ``[w_dim]`` when the
-    file's metadata says ``{"space": "w"}``). ``directions.json``: ``{"space": "z" | "w",
+    ``directions.safetensors`` (what ``gankit directions --out`` writes): one float vector per
+    name, ``[z_dim]`` (or ``[w_dim]`` when the file's metadata says ``{"space": "w"}`` or
+    ``{"gankit:space": "w"}``). ``directions.json``: ``{"space": "z" | "w",
     "directions": {name: [floats]}}``. Vectors of the wrong length are ignored.
     """
     if lm._directions is not None:
@@ -330,7 +331,8 @@ def _read_directions(f: Path) -> dict:
             from safetensors import safe_open
 
             with safe_open(str(f), framework="pt") as fh:
-                space = (fh.metadata() or {}).get("space", "z")
+                meta = fh.metadata() or {}
+                space = meta.get("space") or meta.get("gankit:space", "z")  # `gankit directions` writes gankit:space
                 vecs = {k: fh.get_tensor(k).float().reshape(-1) for k in fh.keys()}  # noqa: SIM118 (not a dict)
     except Exception:  # noqa: BLE001 - a broken file means "no directions", not a failed page
         return {}

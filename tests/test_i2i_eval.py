@@ -1,0 +1,157 @@
+"""benchmarks/i2i_eval.py: the colour segmenter used to score spade, its scores, the FID rows,
+and the script end to end on tiny checkpoints (spade rows + a strip, paired rows with FID)."""
+from __future__ import annotations
+
+import importlib.util
+import json
+import math
+from pathlib import Path
+
+import pytest
+import torch
+
+from gankit.data.photos import lowres2highres
+from gankit.data.scenes import BACKGROUND, COLORS, _shape_mask, scenes
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _load_script():
+    spec = importlib.util.spec_from_file_location("i2i_eval", ROOT / "benchmarks" / "i2i_eval.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+ev = _load_script()
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _one_thread():
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
+def _synthetic(res=64):
+    """Hard-edged shapes in the scene palette and their label map: kinds 1 circle, 2 square,
+    3 triangle, in colours that differ and one pair that shares a colour."""
+    c = (torch.arange(res, dtype=torch.float32) + 0.5) / res
+    X, Y = c.view(1, 1, res), c.view(1, res, 1)
+    label = torch.zeros(2, res, res, dtype=torch.int64)
+    colour = torch.zeros(2, res, res, dtype=torch.int64)
+    shapes = [(0, 0, 0.25, 0.3, 0.15, 0), (0, 1, 0.7, 0.7, 0.16, 1), (0, 2, 0.7, 0.25, 0.12, 2),
+              (1, 2, 0.3, 0.65, 0.18, 3), (1, 0, 0.72, 0.3, 0.11, 3), (1, 1, 0.75, 0.78, 0.1, 2)]
+    for i, kind, cx, cy, r, col in shapes:
+        m = _shape_mask(kind, X, Y, torch.tensor(cx).view(1, 1, 1), torch.tensor(cy).view(1, 1, 1),
+                        torch.tensor(r).view(1, 1, 1))[0]
+        label[i][m], colour[i][m] = kind + 1, col + 1
+    pal = torch.tensor([BACKGROUND, *COLORS.values()], dtype=torch.uint8)
+    return pal[colour].permute(0, 3, 1, 2).contiguous(), label
+
+
+def test_segmenter_exact_on_synthetic_label_map():
+    img, label = _synthetic()
+    pred = ev.palette_segment(img)
+    assert pred.shape == label.shape
+    assert torch.equal(pred, label)
+    s = ev.seg_scores(pred, label)
+    assert s["pixel_acc"] == 1.0 and s["miou"] == 1.0
+
+
+def test_segmenter_tolerates_colour_noise_and_drops_specks():
+    img, label = _synthetic()
+    g = torch.Generator().manual_seed(0)
+    noisy = (img.float() + 12 * torch.randn(img.shape, generator=g)).clamp(0, 255).to(torch.uint8)
+    noisy[0, :, 60, 2] = torch.tensor(COLORS["red"], dtype=torch.uint8)  # a one-pixel speck
+    pred = ev.palette_segment(noisy)
+    assert torch.equal(pred, label)
+
+
+def test_segmenter_on_real_scenes_is_accurate_but_not_perfect():
+    """Antialiased 32 px scenes: the rule-based segmenter is the reference row's segmenter."""
+    data = scenes(resolution=32, split="test", n=128)
+    s = ev.seg_scores(ev.palette_segment(data.x), data.seg[:, 0].long())
+    assert s["fg_acc"] > 0.98
+    assert s["pixel_acc"] > 0.95
+    assert all(v > 0.7 for v in s["iou"])
+
+
+def test_seg_scores_by_hand():
+    pred = torch.tensor([[[0, 1], [2, 2]]])
+    target = torch.tensor([[[0, 1], [1, 3]]])
+    s = ev.seg_scores(pred, target)
+    assert s["pixel_acc"] == 0.5
+    assert s["fg_acc"] == 1.0
+    assert s["iou"][:3] == [1.0, 0.5, 0.0] and s["iou"][3] == 0.0
+    assert s["miou"] == pytest.approx(1.5 / 4)
+    assert math.isnan(ev.seg_scores(pred, target, 5)["iou"][4])
+
+
+def test_fid_rows_zero_for_identical_sets_and_grows_with_blur():
+    data = lowres2highres(resolution=64, split="test", n=96)
+    real = data.x
+    same = ev.fid_rows(real, real)
+    assert set(same) == {"fid_randconv", "fid_native"}
+    assert abs(same["fid_randconv"]) < 1e-3 and abs(same["fid_native"]) < 1e-3
+    def blur(k):
+        return torch.nn.functional.avg_pool2d(real.float(), k, 1, k // 2).round().to(torch.uint8)
+
+    b3, b5 = ev.fid_rows(blur(3), real), ev.fid_rows(blur(5), real)
+    assert 0.01 < b3["fid_native"] < b5["fid_native"]  # random-conv FIDs are small numbers
+    assert 0 < b3["fid_randconv"] < b5["fid_randconv"]
+
+
+def _tiny(tmp_path, recipe, data, extra=()):
+    from gankit.presets import build_config
+    from gankit.train import train
+
+    over = ["loop.progress=false", "loop.tensorboard=false", "data.batch_size=4", "data.resolution=16",
+            "loop.threads=1", "data.kwargs.n=32", "loop.n_samples=4", *extra]
+    cfg = build_config(recipe=recipe, data=data, steps=1, overrides=over)
+    out = tmp_path / recipe
+    train(cfg, out)
+    return out
+
+
+def test_script_spade_rows_and_strip(tmp_path, capsys):
+    ck = _tiny(tmp_path, "spade", "scenes", ["G.kwargs.ngf=8", "G.kwargs.hidden=8", "D.kwargs.ndf=8"])
+    strip = tmp_path / "s.png"
+    assert ev.main(["--checkpoint", str(ck), "--n", "16", "--json", "--strip", str(strip), "--strip-n", "3"]) == 0
+    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [r["recipe"] for r in rows] == ["spade", "real", "all-bg"]
+    assert all(r["n"] == 16 and 0 <= r["pixel_acc"] <= 1 for r in rows)
+    assert "fid_randconv" in rows[0] and rows[1]["pixel_acc"] > rows[2]["pixel_acc"]
+    assert rows[1]["miou"] > 0.6 and rows[2]["iou"][1:] == [0.0, 0.0, 0.0]
+    assert strip.stat().st_size > 0
+
+
+def test_script_paired_rows_with_fid_and_baseline(tmp_path, capsys):
+    ck = _tiny(tmp_path, "srresnet", "lowres2highres", ["G.kwargs.ngf=8", "G.kwargs.n_blocks=1", "D.kwargs.ndf=8"])
+    strip = tmp_path / "sr.png"
+    assert ev.main(["--checkpoint", str(ck), "--n", "8", "--baseline", "--fid", "--strip", str(strip)]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert [line.split()[0] for line in out] == ["srresnet", "inputs"]
+    assert all("FID randconv" in line and "FID native" in line for line in out)
+    assert strip.stat().st_size > 0
+
+
+def test_script_refuses_non_scene_label_maps(tmp_path, capsys):
+    ck = _tiny(tmp_path, "spade", "scenes", ["G.kwargs.ngf=8", "G.kwargs.hidden=8", "D.kwargs.ndf=8",
+                                              "data.kwargs.seg=kind_color"])
+    assert ev.main(["--checkpoint", str(ck), "--n", "4"]) == 2
+    assert "seg=kind" in capsys.readouterr().err
+
+
+def test_flat2shaded_paired_switch_pairs_the_train_split():
+    """data.kwargs.paired=true (the pix2pix upper bound's data): same scenes both ways."""
+    from gankit.data.scenes import scenes_flat2shaded
+
+    u = scenes_flat2shaded(resolution=32, n=16)
+    p = scenes_flat2shaded(resolution=32, n=16, paired=True)
+    assert (u.kind, p.kind) == ("unpaired", "paired")
+    assert torch.equal(p.x, u.x) and not torch.equal(p.a, u.a)
+    fg = ev.palette_segment(p.a) > 0  # the flat inputs' shapes sit where the targets' labels say
+    assert ((fg == (p.seg[:, 0] > 0)).float().mean()) > 0.98
+    assert ((ev.palette_segment(u.a) > 0) == (u.seg[:, 0] > 0)).float().mean() < 0.95
