@@ -18,3 +18,13 @@ def fast_overrides():
 @pytest.fixture
 def small_dcgan():
     return FAST + SMALL_DCGAN
+
+
+@pytest.fixture(scope="module")
+def one_thread():
+    """One torch thread for a module's tests (their trainings are tiny: threads cost more than
+    they give), restored afterwards. Use with ``pytestmark = pytest.mark.usefixtures("one_thread")``."""
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)

@@ -36,12 +36,7 @@ BASE = ["loop.progress=false", "loop.tensorboard=false", "data.batch_size=4", "d
         "loop.log_every=1", "loop.n_samples=8", "loop.threads=1", "data.kwargs.n=64"]
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def tiny_config(recipe: str, data: str | None = None, steps: int = 2, extra=()):

@@ -17,7 +17,6 @@ import time
 from pathlib import Path
 
 import pytest
-import torch
 
 from gankit.studio import LIMITS, make_server, start_in_thread
 from test_studio_support import extra_root, pixel_bomb, png, runs_root
@@ -37,15 +36,8 @@ def _why_skip() -> str | None:
     return None
 
 
-pytestmark = pytest.mark.skipif(_why_skip() is not None, reason=str(_why_skip()))
-
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = [pytest.mark.skipif(_why_skip() is not None, reason=str(_why_skip())),
+              pytest.mark.usefixtures("one_thread")]
 
 
 @pytest.fixture(scope="module")
