@@ -162,9 +162,11 @@ WRITERS.register("images", _write_images)
 
 def _style_generator(model: Model):
     """The model's style-based generator (mapping + synthesis + num_ws), or a UserError."""
+    from .nets.stylegan2 import is_style_based
+
     G = model.generator
     G = getattr(G, "module", G)
-    if not all(hasattr(G, a) for a in ("mapping", "synthesis", "num_ws")):
+    if not is_style_based(G):
         raise UserError(f"style mixing / truncation sweep need a style-based generator (recipe stylegan2); "
                         f"this checkpoint is {model.config.recipe}")
     return G

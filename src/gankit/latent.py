@@ -48,8 +48,9 @@ CHUNK = 256
 
 def is_style_based(model: Model) -> bool:
     """True for generators with a mapping and a synthesis network (StyleGAN2)."""
-    G = unwrap(model.generator)
-    return hasattr(G, "mapping") and hasattr(G, "synthesis") and hasattr(G, "num_ws")
+    from .nets.stylegan2 import is_style_based as style_net
+
+    return style_net(unwrap(model.generator))
 
 
 def check_model(model: Model, verb: str) -> None:

@@ -323,6 +323,13 @@ def seed_z(G: nn.Module, seeds) -> torch.Tensor:
 
 
 @torch.no_grad()
+def is_style_based(G: nn.Module) -> bool:
+    """True for a style-based generator: a mapping and a synthesis network with ``num_ws`` style
+    inputs (this module's generator, or anything shaped like it; DDP wrappers are looked through)."""
+    G = getattr(G, "module", G)
+    return all(hasattr(G, a) for a in ("mapping", "synthesis", "num_ws", "z_dim"))
+
+
 def style_mix(G: nn.Module, seeds_coarse, seeds_fine, crossover_layer: int, truncation: float | None = None,
               noise_mode: str = "const") -> torch.Tensor:
     """A style-mixing grid (StyleGAN, Karras et al. 2019, sec. 3.1 and Fig. 3).

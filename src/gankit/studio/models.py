@@ -146,8 +146,9 @@ def num_classes(lm: Loaded) -> int:
 
 
 def is_style_based(lm: Loaded) -> bool:
-    G = lm.G
-    return all(hasattr(G, k) for k in ("mapping", "synthesis", "num_ws", "z_dim"))
+    from ..nets.stylegan2 import is_style_based as style_net
+
+    return style_net(lm.G)
 
 
 def style_mix_fn():
