@@ -42,6 +42,11 @@ VARIANTS = {  # name -> (overrides on top of the workload, share_fake)
     "+shared_fake": (PLAIN, True),
     "full": (["loop.precision=auto"], True),
     "full-check_finite": (["loop.precision=auto", "loop.check_finite=false"], True),
+    # fp32 machines (AVX2-only CPUs, or ATEN_CPU_CAPABILITY=avx2 ONEDNN_MAX_CPU_ISA=AVX2)
+    "fp32": (["loop.precision=fp32"], True),
+    "fp32-channels_last": (["loop.precision=fp32", "loop.channels_last=false"], True),
+    "fp32-check_finite": (["loop.precision=fp32", "loop.check_finite=false"], True),
+    "fp32+compile": (["loop.precision=fp32", "loop.compile=true"], True),
 }
 
 
