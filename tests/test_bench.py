@@ -6,7 +6,7 @@ import torch
 import torch.nn.functional as F
 
 from gankit.bench import WORKLOADS
-from gankit.bench.naive import NaiveDCGAN, NaivePix2Pix, NaiveStyleGAN2, timed_rates
+from gankit.bench.naive import NaiveDCGAN, NaivePix2Pix, NaiveStyleGAN2, now, timed_rates, use_clock
 from gankit.bench.peak import count_flops, efficiency, measured_peak
 from gankit.cli import main
 from gankit.nets.stylegan2 import StyleGAN2Discriminator, StyleGAN2Generator
@@ -101,3 +101,14 @@ def test_naive_references_train_their_nets():
                                          torch.zeros(2, 3, 16, 16, dtype=torch.uint8))] * 3), 2, 3, 1, 1)
     assert len(rates) == 2 and all(r > 0 for r in rates)
     assert _changed(G, before_g) and _changed(D, before_d)
+
+
+def test_cpu_clock_ignores_time_spent_waiting():
+    """--clock cpu: a sleeping process advances the wall clock, not the CPU clock."""
+    import time
+
+    for name, moves in (("wall", True), ("cpu", False)):
+        with use_clock(name):
+            t0 = now()
+            time.sleep(0.2)
+            assert (now() - t0 > 0.15) is moves, name

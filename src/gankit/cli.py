@@ -180,7 +180,7 @@ def cmd_bench(args) -> int:
 
     names = [n.strip() for n in args.workloads.split(",") if n.strip()] if args.workloads else None
     result = run_bench(names, steps=args.steps, rounds=args.rounds, precision=args.precision,
-                       warmup=args.warmup, window=args.window, overrides=args.set or [])
+                       warmup=args.warmup, window=args.window, overrides=args.set or [], clock=args.clock)
     if args.json:
         print(json.dumps(result))
         return 0
@@ -414,6 +414,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="config override for every workload, both loops (e.g. data.batch_size=16)")
     b.add_argument("--rounds", type=int, default=2, help="alternating rounds of gankit and naive runs")
     b.add_argument("--precision", default="auto", choices=["auto", "fp32", "bf16", "fp16"], help="gankit's precision")
+    b.add_argument("--clock", default="wall", choices=["wall", "cpu"],
+                   help="time in wall seconds, or process CPU seconds (steadier on a shared machine; 1 thread)")
     b.add_argument("--json", action="store_true", help="print one JSON object")
     b.set_defaults(func=cmd_bench)
 

@@ -11,7 +11,6 @@
 """
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 
 import torch
@@ -48,15 +47,17 @@ def count_flops(step: Callable[[], object], n: int = 1) -> int:
 
 def _best_seconds(fn: Callable[[], object], device: torch.device, reps: int, min_time: float) -> float:
     """The fastest of ``reps`` timed calls (after one warm-up call), repeated until ``min_time``."""
+    from .naive import now
+
     sync = torch.cuda.synchronize if device.type == "cuda" else (lambda: None)
     fn()
     sync()
     best, spent, done = float("inf"), 0.0, 0
     while done < reps or spent < min_time:
-        t0 = time.perf_counter()
+        t0 = now()
         fn()
         sync()
-        dt = time.perf_counter() - t0
+        dt = now() - t0
         best, spent, done = min(best, dt), spent + dt, done + 1
         if done >= 50 * reps:
             break

@@ -18,14 +18,23 @@ import copy
 import math
 import statistics
 import tempfile
-import time
 from dataclasses import dataclass, field
 
 import torch
 
 from ..errors import UserError
 from ..registry import RECIPES
-from .naive import NaiveDCGAN, NaivePix2Pix, NaiveStyleGAN2, loader_batches, sync, timed_rates
+from .naive import (
+    CLOCKS,
+    NaiveDCGAN,
+    NaivePix2Pix,
+    NaiveStyleGAN2,
+    loader_batches,
+    now,
+    sync,
+    timed_rates,
+    use_clock,
+)
 from .peak import count_flops, efficiency, measured_peak
 
 
@@ -61,7 +70,7 @@ def _gankit_rates(cfg, steps: int, warmup: int, window: int) -> list[float]:
 
     def stamp(st) -> None:
         sync()
-        stamps.append(time.perf_counter())
+        stamps.append(now())
 
     with tempfile.TemporaryDirectory() as tmp:
         train(cfg, tmp, hooks=[stamp])
@@ -185,8 +194,12 @@ def bench_workload(w: Workload, steps: int = 60, warmup: int = 10, window: int =
 
 
 def run_bench(names: list[str] | None = None, steps: int = 60, rounds: int = 2, precision: str = "auto",
-              warmup: int = 10, window: int = 10, overrides: list[str] = ()) -> dict:
-    """``gankit bench``: ``{"workloads": [one dict per workload]}`` (see :func:`bench_workload`)."""
+              warmup: int = 10, window: int = 10, overrides: list[str] = (), clock: str = "wall") -> dict:
+    """``gankit bench``: ``{"workloads": [one dict per workload], "peaks": [...]}`` (see
+    :func:`bench_workload`). ``clock="cpu"`` times everything (steps and the peak) in process
+    CPU seconds instead of wall seconds."""
+    if clock not in CLOCKS:
+        raise UserError(f"--clock must be one of {', '.join(CLOCKS)}, got {clock!r}")
     names = names or list(WORKLOADS)
     for n in names:
         if n not in WORKLOADS:
@@ -198,7 +211,9 @@ def run_bench(names: list[str] | None = None, steps: int = 60, rounds: int = 2, 
     if steps < warmup + window:
         raise UserError(f"--steps must be >= --warmup + --window = {warmup + window} "
                         f"(warm-up + one timed window), got {steps}")
-    rows = [bench_workload(WORKLOADS[n], steps=steps, warmup=warmup, window=window, rounds=rounds,
-                           precision=precision, overrides=list(overrides)) for n in names]
-    return {"workloads": rows, "peaks": [{"device": dev, **p} for (_, dev), p in _PEAKS.items()],
+    _PEAKS.clear()
+    with use_clock(clock):
+        rows = [bench_workload(WORKLOADS[n], steps=steps, warmup=warmup, window=window, rounds=rounds,
+                               precision=precision, overrides=list(overrides)) for n in names]
+    return {"workloads": rows, "clock": clock, "peaks": [{"device": dev, **p} for (_, dev), p in _PEAKS.items()],
             "cpu_capability": torch.backends.cpu.get_cpu_capability()}
