@@ -3,7 +3,6 @@ and a checkpoint round trip. Parametrised over the registry, so a new recipe is 
 moment it registers (with a ``presets/<recipe>.yaml``)."""
 from __future__ import annotations
 
-import copy
 import inspect
 import math
 
@@ -21,9 +20,8 @@ from gankit.presets import build_config
 from gankit.recipes.adversarial import AdversarialRecipe
 from gankit.recipes.base import StepContext
 from gankit.registry import NETS, RECIPES
-from gankit.train import train
+from gankit.train import resolve_loaded, train
 from gankit.train.log import read_metrics
-from gankit.train.setup import data_meta
 
 WIDTH_KEYS = ("hidden", "ngf", "ndf", "width")  # net kwargs shrunk to SMALL for speed
 SMALL = 16
@@ -81,11 +79,8 @@ def small_config(recipe: str, data: str, res: int | None, steps: int = 3, extra:
 
 
 def resolved(cfg):
-    data = load_data(cfg.data)
-    meta = data_meta(data)
-    cls = RECIPES.get(cfg.recipe)
-    cfg = cls.resolve(copy.deepcopy(cfg), meta)
-    return cls(cfg, meta), data, meta
+    run = resolve_loaded(cfg)
+    return RECIPES.get(run.cfg.recipe)(run.cfg, run.meta), run.data, run.meta
 
 
 def train_small(tmp_path, recipe, data, res, steps=3, extra=()):
