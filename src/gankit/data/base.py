@@ -177,6 +177,11 @@ class Data:
         key = ((seed * 1_000_003 + index) * 8191 + rank * 131 + stream + 0x5EED) % (2**63)
         return torch.rand(n, generator=torch.Generator().manual_seed(key)) < 0.5
 
+    def meta(self) -> dict:
+        """What sampling and evaluation need to know about the data (a run's ``data.json``)."""
+        return {**self.describe(), "num_classes": self.num_classes, "class_names": self.class_names,
+                "info": {k: v for k, v in self.info.items() if k != "skipped"}}
+
     def describe(self) -> dict:
         """Name, kind, size, example shape, number of classes (+ input shape for paired/unpaired)."""
         d = {
