@@ -116,11 +116,12 @@ def gankit_flops(cfg, data, n: int) -> int:
     """FLOPs per step of gankit's loop: steps 0..n-1 of a fresh run under the counter
     (uncompiled: the counter sees the same maths either way)."""
     from ..train import Trainer
+    from ..train.resolve import resolve_loaded
 
     cfg = copy.deepcopy(cfg)
     cfg.loop.compile = False
     with tempfile.TemporaryDirectory() as tmp:
-        tr = Trainer(cfg, tmp, data=data).setup()
+        tr = Trainer(resolve_loaded(cfg, data), tmp).setup()
         try:
             steps = iter(range(n))
             total = count_flops(lambda: tr.train_step(next(steps)), n)
