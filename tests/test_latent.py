@@ -210,3 +210,17 @@ def test_infogan_code_grid(tmp_path, capsys):
     # a column varies only its code: rows differ (noise), columns differ (the code)
     assert not torch.equal(grids["cat0"][0, 0], grids["cat0"][0, 5])
     assert not torch.equal(grids["cont0"][0, 0], grids["cont0"][1, 0])
+
+
+def test_slerp_ends_norm_and_parallel_rows():
+    from gankit.latent import slerp
+
+    g = torch.Generator().manual_seed(0)
+    a, b = torch.randn(3, 16, generator=g), torch.randn(3, 16, generator=g)
+    assert torch.allclose(slerp(a, b, 0.0), a, atol=1e-5) and torch.allclose(slerp(a, b, 1.0), b, atol=1e-5)
+    b = b / b.norm(dim=1, keepdim=True) * a.norm(dim=1, keepdim=True)
+    mid = slerp(a, b, 0.5)
+    assert torch.allclose(mid.norm(dim=1), a.norm(dim=1), rtol=1e-4)  # stays on the sphere
+    assert (mid.norm(dim=1) > torch.lerp(a, b, 0.5).norm(dim=1)).all()  # where lerp cuts inside it
+    same = slerp(a[:1], 2 * a[:1], 0.5)  # parallel: lerp's point
+    assert torch.allclose(same, 1.5 * a[:1], atol=1e-5)
