@@ -12,18 +12,19 @@ import torch
 
 from gankit.cli import main
 from gankit.errors import UserError
-from gankit.studio import LIMITS, Studio, make_server, start_in_thread
-from gankit.studio import render
+from gankit.studio import LIMITS, Studio, make_server, render, start_in_thread
 from gankit.studio.api import LOCAL
-from test_studio_support import client_for, decode_data_url, extra_root, pixel_bomb, png, real_http, runs_root
+from test_studio_support import (
+    client_for,
+    decode_data_url,
+    extra_root,
+    pixel_bomb,
+    png,
+    real_http,
+    runs_root,
+)
 
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)  # what `gankit studio` runs with (see studio.server.serve)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_thread")  # what `gankit studio` runs with (--threads 1)
 
 
 @pytest.fixture(scope="module")

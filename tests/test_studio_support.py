@@ -60,16 +60,16 @@ def extra_root(tmp_path_factory):
 ORIGIN = "http://127.0.0.1:7860"
 
 
-def client_for(studio, policy=None, origin: str | None = ORIGIN, **kw):
+def client_for(studio, policy=None, origin: str | None = ORIGIN, peer=("testclient", 50000), **kw):
     """A test client of the studio's app that talks like the page: Host 127.0.0.1:7860 and,
-    unless ``origin=None``, that same Origin on every request."""
+    unless ``origin=None``, that same Origin on every request; ``peer`` is its address."""
     from fastapi.testclient import TestClient
 
     from gankit.studio import create_app
 
     headers = {"Origin": origin} if origin else {}
     return TestClient(create_app(studio, policy, **kw), base_url=ORIGIN, headers=headers,
-                      raise_server_exceptions=False)
+                      raise_server_exceptions=False, client=peer, follow_redirects=False)
 
 
 def real_http(srv, path: str, body=None, headers=None, method: str | None = None, timeout: float = 60):

@@ -37,19 +37,28 @@ LIMITS = {"batch": MAX_BATCH, "steps": MAX_STEPS, "text": MAX_TEXT, "upload_byte
 # ------------------------------------------------------------------ parameter parsing
 
 
+def _show(v) -> str:
+    """A value for an error message, at most 40 characters (a 4,000-digit number is not shown whole)."""
+    text = str(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else repr(v)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
 def _int(p: dict, key: str, default: int | None, lo: int, hi: int) -> int | None:
     v = p.get(key, default)
     if v is None or v == "":
         return default
-    try:
-        f = float(v)
-        if not math.isfinite(f) or f != int(f):
-            raise ValueError
-        i = int(f)
-    except (TypeError, ValueError):
-        raise UserError(f"{key}: expected a whole number, got {str(v)[:40]!r}") from None
+    if isinstance(v, int) and not isinstance(v, bool):
+        i = v  # exact: no detour through float, which overflows past 1e308
+    else:
+        try:
+            f = float(v)
+            if not math.isfinite(f) or f != int(f):
+                raise ValueError
+            i = int(f)
+        except (TypeError, ValueError, OverflowError):
+            raise UserError(f"{key}: expected a whole number, got {_show(v)}") from None
     if not lo <= i <= hi:
-        raise UserError(f"{key} must be in {lo}..{hi}, got {i}")
+        raise UserError(f"{key} must be in {lo}..{hi}, got {_show(i)}")
     return i
 
 
@@ -59,8 +68,8 @@ def _float(p: dict, key: str, default: float | None, lo: float, hi: float, lo_op
         return default
     try:
         f = float(v)
-    except (TypeError, ValueError):
-        raise UserError(f"{key}: expected a number, got {str(v)[:40]!r}") from None
+    except (TypeError, ValueError, OverflowError):
+        raise UserError(f"{key}: expected a number, got {_show(v)}") from None
     if not math.isfinite(f) or f > hi or f < lo or (lo_open and f == lo):
         raise UserError(f"{key} must be in {'(' if lo_open else '['}{lo:g}, {hi:g}], got {f:g}")
     return f
@@ -69,7 +78,7 @@ def _float(p: dict, key: str, default: float | None, lo: float, hi: float, lo_op
 def _choice(p: dict, key: str, default: str, choices) -> str:
     v = str(p.get(key) or default)
     if v not in choices:
-        raise UserError(f"{key} must be one of {', '.join(choices)}, got {v[:40]!r}")
+        raise UserError(f"{key} must be one of {', '.join(choices)}, got {_show(v)}")
     return v
 
 

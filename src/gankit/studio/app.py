@@ -200,21 +200,15 @@ def create_app(studio: Studio, policy: Policy | None = None, workers: int = 2, q
         return await answer(studio.compare, {"names": names} if names else {})
 
     # ------------------------------------------------------------------ pictures
-    @app.post("/api/generate", max_body_size=MAX_JSON_BYTES)
-    async def generate(body: GenerateBody | None = None):
-        return await answer(studio.generate, _params(body), is_heavy=True)
+    def picture_route(path: str, schema: type[BaseModel], method: str) -> None:
+        async def endpoint(body=None):
+            return await answer(getattr(studio, method), _params(body), is_heavy=True)
+        endpoint.__annotations__ = {"body": schema | None}  # the body model FastAPI validates
+        app.post(path, name=method, max_body_size=MAX_JSON_BYTES)(endpoint)
 
-    @app.post("/api/interpolate", max_body_size=MAX_JSON_BYTES)
-    async def interpolate(body: InterpolateBody | None = None):
-        return await answer(studio.interpolate, _params(body), is_heavy=True)
-
-    @app.post("/api/edit", max_body_size=MAX_JSON_BYTES)
-    async def edit(body: EditBody | None = None):
-        return await answer(studio.edit, _params(body), is_heavy=True)
-
-    @app.post("/api/stylemix", max_body_size=MAX_JSON_BYTES)
-    async def stylemix(body: StyleMixBody | None = None):
-        return await answer(studio.stylemix, _params(body), is_heavy=True)
+    for path, schema in (("/api/generate", GenerateBody), ("/api/interpolate", InterpolateBody),
+                         ("/api/edit", EditBody), ("/api/stylemix", StyleMixBody)):
+        picture_route(path, schema, path.rsplit("/", 1)[1])
 
     @app.post("/api/playground/new", max_body_size=MAX_JSON_BYTES)
     async def playground_new(request: Request, body: PlaygroundNewBody | None = None):

@@ -19,6 +19,7 @@ from pathlib import Path
 
 from ..errors import UserError
 
+
 class NotFound(UserError):
     """A file the page asked for that is not there (HTTP 404)."""
 

@@ -133,21 +133,24 @@ class Guard:
         return await self.app(scope, self._timed(receive), _with_headers(send, scope["path"]))
 
     def _cross_site(self, headers: dict, scope, header_token: bool) -> str | None:
+        own = f"{scope.get('scheme', 'http')}://{headers.get('host', '').lower()}"
+        origin = headers.get("origin")
+        referer = headers.get("referer")
+        if origin is not None:
+            if origin.lower() != own:
+                return "cross-origin request refused"
+        elif referer:
+            r = urlsplit(referer)
+            if f"{r.scheme}://{r.netloc}".lower() != own:
+                return "cross-origin request refused"
+        else:
+            client = (scope.get("client") or ("?",))[0]
+            if not (header_token or self.sessions.valid(headers.get(SESSION_HEADER), client)):
+                return "POST needs a same-origin Origin or Referer header, or the X-Gankit-Session header of /api/info"
         ctype = headers.get("content-type", "").split(";", 1)[0].strip().lower()
         if ctype not in POST_TYPES:
             return "POST bodies must be application/json or multipart/form-data"
-        own = f"{scope.get('scheme', 'http')}://{headers.get('host', '').lower()}"
-        origin = headers.get("origin")
-        if origin is not None:
-            return None if origin.lower() == own else "cross-origin request refused"
-        referer = headers.get("referer")
-        if referer:
-            r = urlsplit(referer)
-            return None if f"{r.scheme}://{r.netloc}".lower() == own else "cross-origin request refused"
-        client = (scope.get("client") or ("?",))[0]
-        if header_token or self.sessions.valid(headers.get(SESSION_HEADER), client):
-            return None
-        return "POST needs a same-origin Origin or Referer header, or the X-Gankit-Session header of /api/info"
+        return None
 
     def _timed(self, receive):
         timeout = self.policy.body_timeout
@@ -159,7 +162,7 @@ class Guard:
                 return await receive()
             try:
                 message = await asyncio.wait_for(receive(), timeout)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 raise HTTPException(408, f"request: the body stopped arriving for {timeout:g} s",
                                     headers={"Connection": "close"}) from None
             done = message["type"] != "http.request" or not message.get("more_body", False)

@@ -69,38 +69,33 @@ class SessionStore:
         for old in [k for k, s in self._sessions.items() if now - s.seen > self.ttl]:
             del self._sessions[old]
 
-    def open(self, sid: str | None, client: str) -> Session:
-        """The session ``sid`` of ``client``, created when new (``UserError`` for an id this
-        store did not issue to this client; :class:`SessionsFull` when no slot is free)."""
+    def _lookup(self, sid: str | None, client: str, create: bool) -> Session | None:
         if not self.valid(sid, client):
             raise UserError("session: missing or unknown session id (reload the page)")
         now = time.monotonic()
         with self._lock:
             self._expire(now)
             s = self._sessions.get(sid)
-            if s is None:
+            if s is None and create:
                 mine = [k for k, v in self._sessions.items() if v.client == client]
                 if len(mine) >= self.per_client:
                     del self._sessions[mine[0]]  # this client's least recently used session
                 elif len(self._sessions) >= self.max_sessions:
                     raise SessionsFull("the studio has as many sessions as it keeps; try again later")
                 s = self._sessions[sid] = Session(sid, client)
-            self._sessions.move_to_end(sid)
-            s.seen = now
-            return s
-
-    def get(self, sid: str | None, client: str) -> Session | None:
-        """The existing session ``sid`` of ``client``, or None (never creates one)."""
-        if not self.valid(sid, client):
-            raise UserError("session: missing or unknown session id (reload the page)")
-        now = time.monotonic()
-        with self._lock:
-            self._expire(now)
-            s = self._sessions.get(sid)
             if s is not None:
                 self._sessions.move_to_end(sid)
                 s.seen = now
             return s
+
+    def open(self, sid: str | None, client: str) -> Session:
+        """The session ``sid`` of ``client``, created when new (``UserError`` for an id this
+        store did not issue to this client; :class:`SessionsFull` when no slot is free)."""
+        return self._lookup(sid, client, create=True)
+
+    def get(self, sid: str | None, client: str) -> Session | None:
+        """The existing session ``sid`` of ``client``, or None (never creates one)."""
+        return self._lookup(sid, client, create=False)
 
     def __len__(self) -> int:
         with self._lock:
