@@ -166,6 +166,28 @@ def test_style_mixing_only_for_style_based_models(studio, extra):
     assert s.interpolate({"model": "stylegan2", "a": 0, "b": 1, "t": 0.5, "truncation": 0.7})["image"]
 
 
+def test_w_space_directions_json_move_a_style_based_image(extra):
+    from gankit.checkpoint import find_checkpoint
+
+    s = Studio(runs=extra)
+    G = s.models.get("stylegan2").G
+    f = find_checkpoint(extra / "stylegan2").parent.parent / "directions.json"  # in the run directory
+    g = torch.Generator().manual_seed(0)
+    f.write_text(json.dumps({"space": "w", "directions": {"up": torch.randn(G.w_dim, generator=g).tolist(),
+                                                          "bad": [1.0, 2.0]}}))
+    try:
+        s = Studio(runs=extra)
+        cap = s.model({"model": "stylegan2"})["explore"]
+        assert cap["directions"] == ["up"] and cap["directions_space"] == "w"
+        lm = s.models.get("stylegan2")
+        base, moved = render.edit(lm, 4, {"up": 0.0}), render.edit(lm, 4, {"up": 3.0})
+        with torch.no_grad():  # amount 0 (in w) is the seed's own image (its z's first interpolation frame)
+            assert torch.allclose(base, render.interpolate(lm, 4, 5, 0.0, "lerp", frames=2)[0], atol=1e-5)
+        assert (base - moved).abs().max() > 1e-3
+    finally:
+        f.unlink()
+
+
 # --------------------------------------------------------------------------- translate, detect, uploads
 
 
