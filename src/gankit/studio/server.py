@@ -88,7 +88,9 @@ class StudioServer:
         self.policy = Policy.for_host(host, token, allow_hosts, self.server_address[1], body_timeout)
         self.app = create_app(studio, self.policy, workers, queue)
         protocol = type("StudioProtocol", (_HeadTimeoutProtocol,), {"header_timeout": header_timeout})
-        config = uvicorn.Config(self.app, http=protocol, lifespan="off", log_config=None,
+        # verbose: uvicorn's own log setup (one line per request); else no global logging changes
+        log_config = uvicorn.config.LOGGING_CONFIG if verbose else None
+        config = uvicorn.Config(self.app, http=protocol, lifespan="off", log_config=log_config,
                                 log_level="info" if verbose else "warning", access_log=verbose,
                                 limit_concurrency=limit_concurrency, timeout_keep_alive=keep_alive,
                                 server_header=False)
