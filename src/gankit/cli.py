@@ -24,13 +24,12 @@ class _Parser(argparse.ArgumentParser):
 
 
 def cmd_train(args) -> int:
-    from .presets import build_config
-    from .train import train
+    from .train import resolve_run, train
 
-    cfg = build_config(recipe=args.recipe, data=args.data, config_file=args.config, steps=args.steps,
-                       overrides=args.set or [])
-    out = args.out or f"runs/{cfg.recipe}-{_slug(cfg.data.name)}"
-    final = train(cfg, out, resume=args.resume, allow_config_change=args.allow_config_change)
+    run = resolve_run(recipe=args.recipe, data=args.data, config_file=args.config, steps=args.steps,
+                      overrides=args.set or [])
+    out = args.out or f"runs/{run.cfg.recipe}-{_slug(run.cfg.data.name)}"
+    final = train(run, out, resume=args.resume, allow_config_change=args.allow_config_change)
     if int(os.environ.get("RANK", "0")) == 0:  # under torchrun, one report
         print(f"run: {out}\ncheckpoint: {final}\nsamples: {out}/samples/latest.png")
     return 0

@@ -1,7 +1,7 @@
 """Sampling from a trained model into files: PNGs + grid for images, .npy + scatter for 2D.
 
-Each data kind has a writer in ``WRITERS`` (``writer(x, out_dir, model, provenance) -> {name:
-path}``); a new modality registers its own (text file, CSV, GIF, ...).
+Each data kind's files come from its writer (``gankit.outputs.<kind>.write``, named by the kind's
+:class:`~gankit.modality.Modality`): PNGs for images, .npy for points, .txt, .csv, GIFs ...
 """
 from __future__ import annotations
 
@@ -9,16 +9,14 @@ import functools
 import hashlib
 from pathlib import Path
 
-import numpy as np
 import torch
 
 from . import viz
 from .checkpoint import Model, unwrap
 from .errors import UserError
-from .registry import Registry
+from .modality import modality
 
 CHUNK = 500
-WRITERS = Registry("sample writer")
 
 
 def text_prompts(model: Model, n: int, text: list[str] | None = None) -> list[str] | None:
@@ -28,7 +26,7 @@ def text_prompts(model: Model, n: int, text: list[str] | None = None) -> list[st
     ``n`` captions of the model's held-out data (the recipe's ``default_captions``).
     UserError for ``--text`` on a model that is not text-conditional, or an empty caption.
     """
-    is_text = bool(getattr(model.recipe, "text_conditional", False))
+    is_text = model.recipe.text_conditional
     if text is not None and not is_text:
         raise UserError(f"--text: this model ({model.config.recipe}) is not text-conditional; "
                         f"text-to-image needs a checkpoint of recipe text2image")
@@ -119,9 +117,9 @@ def write_samples(model: Model, n: int, out: str | Path, seed: int = 0, class_: 
     ``gankit.detect.watermark``; read with ``gankit detect --watermark KEY``).
     """
     out = Path(out)
-    kind = model.meta["kind"]
-    if watermark is not None and kind not in ("images", "paired", "unpaired"):
-        raise UserError(f"--watermark: only images can carry a watermark; this model makes {kind}")
+    mod = modality(model.meta)
+    if watermark is not None and not mod.images:
+        raise UserError(f"--watermark: only images can carry a watermark; this model makes {mod}")
     texts = text_prompts(model, n, text)
     out.mkdir(parents=True, exist_ok=True)
     x = sample(model, len(texts) if texts else n, seed, class_, truncation, texts=texts)
@@ -130,8 +128,7 @@ def write_samples(model: Model, n: int, out: str | Path, seed: int = 0, class_: 
         from .detect.watermark import watermark_batch
 
         x, provenance_["gankit:watermark"] = watermark_batch(x, watermark, watermark_message, model)
-    writer = WRITERS.get(kind) if kind in WRITERS else WRITERS.get("images")
-    written = writer(x, out, model, provenance_)
+    written = mod.write(x, out, model, provenance_)
     if texts is not None:
         (out / "captions.txt").write_text("".join(f"{i:06d}\t{t}\n" for i, t in enumerate(texts)))
         written["captions"] = out / "captions.txt"
@@ -141,25 +138,6 @@ def write_samples(model: Model, n: int, out: str | Path, seed: int = 0, class_: 
     return written
 
 
-def _write_points(x: torch.Tensor, out: Path, model: Model, provenance: dict) -> dict[str, Path]:
-    arr = x.numpy().reshape(len(x), -1)
-    np.save(out / "samples.npy", arr)
-    means = model.meta.get("info", {}).get("means")
-    viz.save_scatter(arr, out / "scatter.png", title=f"{len(x)} samples, {model.config.recipe} step {model.step}",
-                     means=None if means is None else np.asarray(means))
-    return {"samples": out / "samples.npy", "plot": out / "scatter.png"}
-
-
-def _write_images(x: torch.Tensor, out: Path, model: Model, provenance: dict) -> dict[str, Path]:
-    imgs = viz.to_uint8_images(x)
-    for i, im in enumerate(imgs):
-        viz.save_image(im, out / f"{i:06d}.png", pnginfo={**provenance, "gankit:index": i})
-    viz.save_grid(x[:256], out / "grid.png", pnginfo=provenance)
-    return {"images": out, "grid": out / "grid.png"}
-
-
-WRITERS.register("points", _write_points)
-WRITERS.register("images", _write_images)
 
 
 # --------------------------------------------------------------------------- StyleGAN controls

@@ -38,6 +38,7 @@ from torch import nn
 from . import viz
 from .checkpoint import Model, unwrap
 from .errors import UserError
+from .modality import modality
 
 SPACES = ("z", "w", "w+")
 CHUNK = 256
@@ -57,19 +58,19 @@ def check_model(model: Model, verb: str) -> None:
     """UserError (exit 2) unless the checkpoint is a noise-to-image generator."""
     from .translate import is_translation_model
 
-    kind, recipe = model.meta.get("kind"), model.config.recipe
+    kind = modality(model.meta)
     why = None
-    if kind != "images":
+    if not kind.images:
         why = f"it makes {kind}"
     elif is_translation_model(model):
         why = "it is an image-to-image model"
-    elif "text" in recipe or getattr(model.recipe, "text_conditional", False):
+    elif model.recipe.text_conditional:
         why = "it is conditioned on text"
     elif not hasattr(unwrap(model.generator), "z_dim"):
         why = "its generator has no latent input"
     if why:
         raise UserError(f"--checkpoint {model.path}: {verb} needs a noise-to-image generator "
-                        f"(e.g. dcgan, stylegan2, infogan); recipe {recipe!r} does not fit: {why}")
+                        f"(e.g. dcgan, stylegan2, infogan); recipe {model.config.recipe!r} does not fit: {why}")
 
 
 def check_space(model: Model, space: str, allowed: tuple[str, ...] = SPACES) -> None:
@@ -192,7 +193,7 @@ class LatentSpace:
         """The mean latent ``[*shape]``: ``w_avg`` in w / w+, zeros in z (for InfoGAN, zero noise
         and uniform categorical codes)."""
         if self.space == "z":
-            if hasattr(self.model.recipe, "code_dim"):
+            if self.model.recipe.latent_codes:
                 return self.sample_codes(512, 0).mean(0)
             return torch.zeros(self.shape)
         w = self.G.mapping.w_avg.detach().float().clone()
@@ -719,7 +720,7 @@ def code_grids(model: Model, rows: int = 8, seed: int = 0, span: float = 2.0, co
     -2..2, beyond the U(-1, 1) training range), other continuous codes 0.
     Returns name -> images ``[rows, cols_i, C, R, R]``."""
     recipe = model.recipe
-    if not hasattr(recipe, "code_dim") or not hasattr(recipe, "latent"):
+    if not recipe.latent_codes:
         raise UserError(f"--code-grid: only InfoGAN checkpoints have latent codes; recipe "
                         f"{model.config.recipe!r} has none")
     if rows < 1:
