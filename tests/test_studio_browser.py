@@ -122,7 +122,7 @@ def test_monitor_shows_curves_and_follows_the_run(page, root, tmp_path):
     page.wait_for_selector('#mon-charts .chart[data-group="loss"] canvas')
     page.wait_for_function("() => document.querySelector('#mon-sample').naturalWidth > 0")
     assert _painted(page, '#mon-charts .chart[data-group="loss"] canvas') > 200
-    assert "dcgan" in page.inner_text("#mon-compare")
+    page.wait_for_function("() => document.querySelector('#mon-compare').innerText.includes('dcgan')")
     metrics = root / "dcgan" / "metrics.jsonl"
     before = metrics.read_text()
     try:  # `gankit train` in another process logs a new row: the page picks it up by polling

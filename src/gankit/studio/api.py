@@ -176,7 +176,7 @@ class Studio:
         x = render.generate(lm, n, seed, cls, trunc, text)
         info = render.provenance(lm, seed=seed, batch=n, **{"class": cls}, truncation=trunc, text=text)
         out = {"n": n, "seed": seed, "filename": f"gankit-{lm.model.config.recipe}-seed{seed}.png"}
-        if cap["kind"] == "points":
+        if cap["generate"]["points"]:
             pts = np.nan_to_num(x.reshape(len(x), -1)[:, :2].numpy(), nan=0.0, posinf=1e6, neginf=-1e6)
             means = lm.model.meta.get("info", {}).get("means")
             png = images.scatter_png(pts, info, means, title=f"{n} samples, seed {seed}")

@@ -29,6 +29,7 @@ from ..errors import UserError
 from ..generate import num_classes as model_classes
 from ..latent import is_style_based as style_based
 from ..latent import load_directions
+from ..modality import modality
 from ..translate import is_translation_model
 from . import monitor
 
@@ -148,27 +149,28 @@ def is_style_based(lm: Loaded) -> bool:
 
 def takes_text(lm: Loaded) -> bool:
     """True for text-to-image models (their recipe declares ``text_conditional``)."""
-    return bool(getattr(lm.model.recipe, "text_conditional", False))
+    return bool(lm.model.recipe.text_conditional)
 
 
 def capabilities(lm: Loaded) -> dict:
     """What each page can do with this model; ``None`` + a ``why`` text for what it cannot."""
     m = lm.model
     kind = m.meta.get("kind", "images")
+    mod = modality(kind)
     translation = is_translation_model(m)
     has_z = hasattr(lm.G, "z_dim") and not translation
     why: dict[str, str] = {}
     gen = None
     if translation:
         why["generate"] = f"{m.config.recipe} is an image-to-image model: use the Translate page"
-    elif kind not in ("images", "points"):
+    elif not (mod.images or mod.points):
         why["generate"] = f"the studio shows images and 2D points; {m.config.recipe} makes {kind} (use gankit sample)"
     else:
         ncls = num_classes(lm)
         gen = {"classes": ncls, "class_names": list(m.meta.get("class_names") or [])[:ncls] if ncls else [],
-               "truncation": has_z, "text": takes_text(lm), "points": kind == "points"}
+               "truncation": has_z, "text": takes_text(lm), "points": mod.points}
     explore = None
-    if has_z and kind == "images" and not takes_text(lm):
+    if has_z and mod.images and not takes_text(lm):
         dirs = directions(lm)
         style = is_style_based(lm)
         explore = {"interpolate": True, "style": style,
@@ -181,7 +183,7 @@ def capabilities(lm: Loaded) -> dict:
         if not style:
             why["style_mix"] = "style mixing needs a style-based generator (stylegan2)"
     else:
-        why["explore"] = ("2D models: see the Generate page" if kind == "points" else
+        why["explore"] = ("2D models: see the Generate page" if mod.points else
                           f"{m.config.recipe} has no latent space to explore (it translates inputs)" if translation
                           else f"{m.config.recipe} is conditioned on text: use the Generate page" if takes_text(lm)
                           else f"the studio explores image models; {m.config.recipe} makes {kind}")
