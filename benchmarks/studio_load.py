@@ -83,7 +83,7 @@ async def _load(url: str, n: int, batch: int, model: str | None, time_limit: flo
         t_start = time.perf_counter()
         prober = asyncio.create_task(probe())
         tasks = [asyncio.create_task(one(i)) for i in range(n)]
-        done, pending = await asyncio.wait(tasks, timeout=time_limit)
+        _, pending = await asyncio.wait(tasks, timeout=time_limit)
         for t in pending:  # past the time limit: count and cancel, never hang
             t.cancel()
             statuses["unfinished"] += 1

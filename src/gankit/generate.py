@@ -213,4 +213,4 @@ def truncation_sweep(model: Model, seeds, psis=(1.0, 0.8, 0.6, 0.4, 0.2, 0.0),
 
 
 # Latent-space tools (interpolation, inversion, directions, edits) live in gankit.latent.
-from .latent import interpolate_codes, invert, slerp, write_interpolation  # noqa: E402,F401
+from .latent import interpolate_codes, invert, slerp, write_interpolation  # noqa: F401
