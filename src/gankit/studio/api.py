@@ -249,7 +249,10 @@ class Studio:
         seed = _int(p, "seed", 0, 0, MAX_SEED)
         with tempfile.TemporaryDirectory(prefix="gankit-studio-") as tmp:
             path = images.upload_to_file(body, tmp)
-            pic, y = render.translate_file(lm, path, direction, domain, seed)
+            try:
+                pic, y = render.translate_file(lm, path, direction, domain, seed)
+            except UserError as e:  # the reader names the file: call it "upload", not its temp path
+                raise UserError(str(e).replace(path, "upload")) from None
         info = render.provenance(lm, direction=direction, domain=domain, seed=seed)
         return {"input": images.data_url(images.grid_png(pic, None, target=320)),
                 "output": images.data_url(images.grid_png(y, info, target=320)),
