@@ -572,22 +572,36 @@ def write_directions(model: Model, out: str | Path, method: str = "classifier", 
     return {**info, "out": str(out), "names": sorted(dirs)}
 
 
-def load_directions(path: str | Path) -> tuple[dict[str, torch.Tensor], dict]:
-    """``(directions, metadata)`` from a file written by :func:`write_directions`."""
+def load_directions(path: str | Path, default_space: str | None = None) -> tuple[dict[str, torch.Tensor], dict]:
+    """``(directions, metadata)`` from a file written by :func:`write_directions`.
+
+    Also reads a ``.json`` file ``{"space": "z" | "w", "directions": {name: [floats]}}``, and a
+    safetensors file whose metadata names the space as ``space``; ``default_space`` is the space
+    of a file that names none (without it, such a file is refused). ``metadata["gankit:space"]``
+    is always set.
+    """
     from safetensors import safe_open
 
     p = Path(path)
     if not p.is_file():
         raise UserError(f"--directions {p}: no such file")
     try:
-        with safe_open(str(p), "pt") as f:
-            meta = f.metadata() or {}
-            dirs = {k: f.get_tensor(k) for k in f.keys()}  # noqa: SIM118  (safe_open is not iterable)
-    except Exception as e:  # noqa: BLE001  (safetensors raises several types)
+        if p.suffix.lower() == ".json":
+            raw = json.loads(p.read_text())
+            meta = {"space": str(raw.get("space", ""))} if raw.get("space") else {}
+            dirs = {str(k): torch.tensor(v, dtype=torch.float32) for k, v in raw["directions"].items()}
+        else:
+            with safe_open(str(p), "pt") as f:
+                meta = f.metadata() or {}
+                dirs = {k: f.get_tensor(k) for k in f.keys()}  # noqa: SIM118  (safe_open is not iterable)
+    except Exception as e:  # noqa: BLE001  (safetensors, json and torch raise several types)
         raise UserError(f"--directions {p}: not a directions file ({str(e).splitlines()[0] if str(e) else e})") from None
-    if "gankit:space" not in meta:
+    space = meta.get("gankit:space") or meta.get("space") or default_space
+    if space is None:
         raise UserError(f"--directions {p}: not a gankit directions file (no gankit:space metadata)")
-    return dirs, meta
+    if space not in ("z", "w"):
+        raise UserError(f"--directions {p}: space must be z or w, got {space!r}")
+    return dirs, {**meta, "gankit:space": space}
 
 
 # ----------------------------------------------------------------------------- edits
