@@ -53,6 +53,9 @@ class Data:
         flip: randomly mirror images left-right in :meth:`batch` (a data augmentation;
             paired inputs, targets and label maps flip together; every frame of a video clip
             flips together; ignored for text, tables and sequences).
+        store: for a prepared dataset (:mod:`gankit.data.prepare`), the folder of the
+            memory-mapped arrays ``x`` and ``a`` are views of; the trainer then reads batches
+            from it with a ``DataLoader`` (:mod:`gankit.data.loader`) instead of from memory.
     """
 
     name: str
@@ -65,6 +68,7 @@ class Data:
     seg: torch.Tensor | None = None
     captions: list[str] | None = None
     flip: bool = False
+    store: str | None = None
 
     def __post_init__(self):
         assert self.kind in KINDS, self.kind

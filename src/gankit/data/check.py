@@ -19,12 +19,12 @@ from . import formats
 from .transforms import MAX_PIXELS, BadImage, open_image
 from .user import (
     IMAGE_EXTS,
+    MODALITY_FILES,
     SPLIT_DIRS,
     ab_dirs,
-    MODALITY_FILES,
     detect_format,
-    load_modality_file,
     list_images,
+    load_modality_file,
     match_ab,
     unpaired_dirs,
 )
