@@ -87,8 +87,9 @@ def load_folder(root: Path, fmt: str, resolution: int, split: str, o: Options, c
         except OSError as e:
             raise UserError(f"data.cache: cannot create {croot} ({e.strerror or e}); set data.cache to a "
                             f"writable folder, or data.cache=off") from None
-        _say(f"preparing {root} once into the data cache {entry} (later runs read it without decoding)")
         data = _write(plan, entry, channels, root)
+        _say(f"prepared {root} into the data cache {entry} ({len(data)} examples; later runs read it from "
+             f"there without decoding)")
     data.info.update(notes)
     return data
 

@@ -71,6 +71,7 @@ from .layouts import (  # noqa: F401  (re-exported: the names other modules impo
     list_images,
     match_ab,
     parse_options,
+    prepared_manifest,
     recipe_for_path,
     split_dir,
     unpaired_dirs,
