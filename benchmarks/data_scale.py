@@ -158,7 +158,8 @@ def main(argv=None) -> int:
                   f"{sum(f.stat().st_size for f in prepared.rglob('*.npy')) / 2**20:.0f} MiB on disk", flush=True)
         shutil.rmtree(work / "run", ignore_errors=True)
         p = subprocess.run([sys.executable, __file__, "--steps", str(args.steps), "--workers", str(args.workers),
-                            "--width", str(args.width), "--train-only", str(prepared), str(work / "run")], capture_output=True, text=True)
+                            "--width", str(args.width), "--train-only", str(prepared), str(work / "run")], capture_output=True, text=True,
+                           check=False)
         if p.returncode:
             print(p.stderr[-3000:], file=sys.stderr)
             return 1

@@ -45,7 +45,7 @@ cfg = build_config(recipe="dcgan", data=prepared or "digits", steps=5, overrides
     "data.num_workers=1"])
 live = {}
 train(cfg, out, hooks=[lambda st: live.update(st.nets)])
-from gankit.checkpoint import find_checkpoint  # noqa: E402
+from gankit.checkpoint import find_checkpoint
 
 # the live weights each rank ended with, gathered to rank 0
 params = torch.cat([p.detach().flatten() for name in ("G", "D", "G_ema") for p in live[name].parameters()])

@@ -24,9 +24,9 @@ from .user import (
     ab_dirs,
     detect_format,
     list_images,
-    prepared_manifest,
     load_modality_file,
     match_ab,
+    prepared_manifest,
     unpaired_dirs,
 )
 

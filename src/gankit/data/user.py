@@ -78,7 +78,6 @@ from .layouts import (  # noqa: F401  (re-exported: the names other modules impo
 )
 
 
-
 def load_modality_file(p: Path, split: str, kwargs: dict) -> Data:
     """A ``.txt`` (text) or ``.csv`` (table, or with ``layout=series`` a time series) file.
 
