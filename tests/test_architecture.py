@@ -57,3 +57,56 @@ def test_a_checkpoint_written_before_the_trainer_split_still_loads_samples_and_r
 
     cfg = apply_overrides(Config.load(run / "config.yaml"), ["loop.steps=24", "loop.progress=false"])
     assert train(cfg, run, resume=True).name == "step_0000024"
+
+
+QUIET_CLI = ["--steps", "1", "--set", "loop.progress=false", "--set", "loop.tensorboard=false",
+             "--set", "loop.n_samples=4", "--set", "data.batch_size=4"]
+
+
+def _count_touches(monkeypatch):
+    """Counters of what `gankit train` does to user data: per-file image opens, format
+    detections of the data path, and .npz array reads."""
+    from gankit.data import folders, formats, user
+
+    opened: dict[str, int] = {}
+    real_open, real_read = folders.open_image, formats.read_npz  # folders decode the image files
+
+    def counting_open(path, *a, **kw):
+        opened[str(path)] = opened.get(str(path), 0) + 1
+        return real_open(path, *a, **kw)
+
+    reads = []
+    monkeypatch.setattr(folders, "open_image", counting_open)
+    monkeypatch.setattr(formats, "read_npz", lambda p: reads.append(str(p)) or real_read(p))
+    user._detect_format.cache_clear()
+    return opened, reads, user._detect_format
+
+
+def test_train_on_an_image_folder_decodes_each_file_once_and_detects_once(tmp_path, monkeypatch):
+    from PIL import Image
+
+    from gankit.cli import main
+
+    folder = tmp_path / "imgs"
+    folder.mkdir()
+    rng = np.random.default_rng(0)
+    for i in range(6):
+        Image.fromarray(rng.integers(0, 255, (12, 12, 3), dtype=np.uint8)).save(folder / f"{i}.png")
+    opened, _, detect = _count_touches(monkeypatch)
+    assert main(["train", "--data", str(folder), "--out", str(tmp_path / "run"), *QUIET_CLI,
+                 "--set", "data.resolution=16"]) == 0
+    assert sorted(opened) == sorted(str(f) for f in folder.glob("*.png"))
+    assert set(opened.values()) == {1}, opened  # no file decoded twice
+    assert detect.cache_info().misses == 1  # the layout was looked at once (recipe + load)
+
+
+def test_train_on_an_npz_reads_its_arrays_once(tmp_path, monkeypatch):
+    from gankit.cli import main
+
+    f = tmp_path / "pts.npz"
+    np.savez(f, x=np.random.default_rng(0).normal(size=(64, 2)).astype(np.float32))
+    _, reads, detect = _count_touches(monkeypatch)
+    assert main(["train", "--data", str(f), "--out", str(tmp_path / "run"), *QUIET_CLI]) == 0
+    assert reads == [str(f)]  # the kind (points -> recipe gan) came from the headers alone
+    assert detect.cache_info().misses == 1
+    assert "recipe: gan" in (tmp_path / "run" / "config.yaml").read_text()

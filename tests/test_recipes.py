@@ -12,7 +12,7 @@ import torch
 import gankit
 from gankit.config import DataConfig, apply_overrides
 from gankit.data import load_data
-from gankit.data.base import IMAGE_KINDS
+from gankit.modality import modality
 from gankit.errors import UserError
 from gankit.generate import sample as generate_sample
 from gankit.presets import HERE as PRESETS
@@ -38,7 +38,7 @@ def _kind(data: str) -> str:
 
 
 def _skip_duplicate(data: str, res: int | None) -> None:
-    if res == 32 and load_data(DataConfig(name=data, resolution=8)).kind not in IMAGE_KINDS:
+    if res == 32 and not modality(load_data(DataConfig(name=data, resolution=8))).images:
         pytest.skip("data without a resolution: tested once")
 
 

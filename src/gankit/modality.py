@@ -16,9 +16,8 @@ from importlib import import_module
 from typing import Any
 
 from .errors import UserError
-from .registry import Registry
 
-MODALITIES = Registry("data kind")
+MODALITIES: dict[str, Modality] = {}  # kind -> Modality (all registered below, in this file)
 
 
 @dataclass(frozen=True)
@@ -41,6 +40,8 @@ class Modality:
         preview: ``preview(x, path, meta, real, title)``: the training preview picture.
         report: ``(model_report, real_report)`` for kinds with their own ``gankit eval`` report.
         eval_n: default sample count of ``gankit eval`` (0: as many as the held-out split).
+        payload: dtype name and number of dims of ``Data.x`` (images: uint8 [N, C, H, W]).
+        train_hint: flags ``gankit data check`` suggests for training a user file of this kind.
     """
 
     name: str
@@ -58,6 +59,8 @@ class Modality:
     fid_eval: bool = False
     report: tuple[str, str] | None = None
     eval_n: int = 0
+    payload: tuple[str, int] = ("float32", 2)
+    train_hint: str = ""
 
     @property
     def from_noise_images(self) -> bool:
@@ -86,7 +89,9 @@ def _load(ref: str):
 
 
 def register(m: Modality) -> Modality:
-    MODALITIES.register(m.name, m)
+    if m.name in MODALITIES:
+        raise ValueError(f"data kind {m.name!r} registered twice")
+    MODALITIES[m.name] = m
     return m
 
 
@@ -95,7 +100,10 @@ def modality(x) -> Modality:
     if isinstance(x, Modality):
         return x
     kind = x if isinstance(x, str) else (x.get("kind") if isinstance(x, dict) else getattr(x, "kind", None))
-    return MODALITIES.get(kind)
+    try:
+        return MODALITIES[kind]
+    except KeyError:
+        raise UserError(f"unknown data kind {kind!r}; kinds: {', '.join(MODALITIES)}") from None
 
 
 def kinds() -> list[str]:
@@ -113,22 +121,25 @@ def require(kinds_: tuple[str, ...], meta, who: str, data_name: str, hint: str =
 
 _OUT = "gankit.outputs"
 register(Modality("points", "2D point", "gan", f"{_OUT}.points:write", f"{_OUT}.points:preview",
-                  points=True, fid_eval=True, eval_n=2_500))  # 2,500: the PacGAN protocol
+                  points=True, fid_eval=True, eval_n=2_500, payload=("float32", 2)))  # 2,500: the PacGAN protocol
 register(Modality("images", "image", "dcgan", f"{_OUT}.images:write", f"{_OUT}.images:preview",
-                  images=True, flippable=True, augmentable=True, fid_eval=True, eval_n=10_000))
+                  images=True, flippable=True, augmentable=True, fid_eval=True, eval_n=10_000, payload=("uint8", 4)))
 register(Modality("paired", "paired", "pix2pix", f"{_OUT}.images:write", f"{_OUT}.images:preview",
-                  images=True, translation=True, paired=True, flippable=True, augmentable=True))
+                  images=True, translation=True, paired=True, flippable=True, augmentable=True, payload=("uint8", 4)))
 register(Modality("unpaired", "unpaired", "cyclegan", f"{_OUT}.images:write", f"{_OUT}.images:preview",
-                  images=True, translation=True, flippable=True, augmentable=True))
+                  images=True, translation=True, flippable=True, augmentable=True, payload=("uint8", 4)))
 _M = "gankit.metrics"
 register(Modality("text", "text", "gumbel-gan", f"{_OUT}.text:write", f"{_OUT}.text:preview", token_ids=True,
                   report=(f"{_M}.text_metrics:evaluate_text_model", f"{_M}.text_metrics:evaluate_text_real"),
-                  eval_n=1000))
+                  eval_n=1000, payload=("int64", 2)))  # character ids [N, L]; info["vocab"] decodes
 register(Modality("tabular", "tabular", "ctgan", f"{_OUT}.tabular:write", f"{_OUT}.tabular:preview",
                   report=(f"{_M}.tabular_metrics:evaluate_tabular_model",
-                          f"{_M}.tabular_metrics:evaluate_tabular_real")))
+                          f"{_M}.tabular_metrics:evaluate_tabular_real"),
+                  payload=("float32", 2)))  # encoded rows [N, D_enc]; info["transform"] decodes
 register(Modality("sequence", "sequence", "rgan", f"{_OUT}.sequence:write", f"{_OUT}.sequence:preview",
                   report=(f"{_M}.timeseries_metrics:evaluate_sequence_model",
-                          f"{_M}.timeseries_metrics:evaluate_sequence_real")))
+                          f"{_M}.timeseries_metrics:evaluate_sequence_real"),
+                  payload=("float32", 3), train_hint=" --set data.kwargs.layout=series"))  # [N, T, F], standardised
 register(Modality("video", "video", "next-frame", f"{_OUT}.video:write", f"{_OUT}.video:preview", flippable=True,
-                  report=(f"{_M}.video_metrics:evaluate_video_model", f"{_M}.video_metrics:evaluate_video_baselines")))
+                  report=(f"{_M}.video_metrics:evaluate_video_model", f"{_M}.video_metrics:evaluate_video_baselines"),
+                  payload=("uint8", 5)))  # clips [N, T, C, H, W]

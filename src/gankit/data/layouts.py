@@ -8,10 +8,9 @@ image files in them. :class:`Options` are the ``data.kwargs`` a user path accept
 """
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from pathlib import Path
-
-import numpy as np
 
 from ..errors import UserError
 from . import formats
@@ -153,9 +152,19 @@ def prepared_manifest(p: Path) -> dict | None:
 
 
 def detect_format(p: Path, layout: str = "auto") -> str:
-    """One of prepared, npz, idx, cifar, images, paired-sbs (A|B side by side), paired-ab, unpaired."""
+    """One of prepared, npz, idx, cifar, images, paired-sbs (A|B side by side), paired-ab, unpaired.
+
+    Remembered per (path, layout, modification time, size): choosing the recipe for a user path
+    and loading it look at the path once."""
     if not p.exists():
         raise UserError(f"{p}: no such file or directory")
+    st = p.stat()
+    return _detect_format(str(p), str(p.resolve()), layout, (st.st_mtime_ns, st.st_size))
+
+
+@functools.lru_cache(maxsize=32)
+def _detect_format(path: str, resolved: str, layout: str, stamp: tuple[int, int]) -> str:
+    p = Path(path)  # as the user wrote it (messages); ``resolved`` and ``stamp`` key the cache
     if p.is_dir() and prepared_manifest(p) is not None:
         return "prepared"
     if p.is_file():
@@ -210,13 +219,13 @@ def guess_kind(path: str, kwargs: dict | None = None) -> str:
     if fmt == "prepared":
         return prepared_manifest(p)["kind"]
     if fmt == "npz":
-        arrays = formats.read_npz(p)
-        found = formats.pick(arrays, formats.X_KEYS)
-        if found is None and len([k for k in arrays if not k.endswith("_test")]) == 1:
-            found = next((k, v) for k, v in arrays.items() if not k.endswith("_test"))
-        if found is not None and np.ndim(found[1]) == 2:
+        shapes = formats.npz_shapes(p)  # headers only: the arrays are read once, by the load
+        found = formats.pick(shapes, formats.X_KEYS)
+        if found is None and len([k for k in shapes if not k.endswith("_test")]) == 1:
+            found = next((k, v) for k, v in shapes.items() if not k.endswith("_test"))
+        if found is not None and len(found[1]) == 2:
             return "points"
-        return "paired" if formats.pick(arrays, formats.A_KEYS) is not None else "images"
+        return "paired" if formats.pick(shapes, formats.A_KEYS) is not None else "images"
     return {"unpaired": "unpaired", "paired-ab": "paired", "paired-sbs": "paired"}.get(fmt, "images")
 
 

@@ -65,6 +65,7 @@ from .layouts import (  # noqa: F401  (re-exported: the names other modules impo
     MODALITY_FILES,
     SPLIT_DIRS,
     Options,
+    _detect_format,
     ab_dirs,
     detect_format,
     guess_kind,

@@ -24,8 +24,7 @@ from .reference import FeatureSet, extract, generated_features, reference_featur
 
 
 def data_meta(data) -> dict:
-    return {**data.describe(), "num_classes": data.num_classes, "class_names": data.class_names,
-            "info": {k: v for k, v in data.info.items() if k != "skipped"}}
+    return data.meta()
 
 
 def load_reference_data(data_cfg: DataConfig, prefer: str = "test", splits=None):
