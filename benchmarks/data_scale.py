@@ -73,18 +73,24 @@ def _proc_mem(pid: int) -> tuple[int, int, list[int]]:
 class MemorySampler(threading.Thread):
     """Peak over time of the summed RSS and PSS of this process and its children."""
 
-    def __init__(self, every: float = 0.2):
+    def __init__(self, every: float = 0.2, log_every: float = 20.0):
         super().__init__(daemon=True)
-        self.every, self.peak_rss, self.peak_pss, self.stop = every, 0, 0, threading.Event()
+        self.every, self.log_every, self.peak_rss, self.peak_pss, self.stop = every, log_every, 0, 0, threading.Event()
+        self.timeline = []  # (seconds, [RSS MB of the process, then of each worker])
 
     def run(self):
+        t0, last = time.perf_counter(), -1e9
         while not self.stop.is_set():
-            todo, rss, pss = [os.getpid()], 0, 0
+            todo, rss, pss, each = [os.getpid()], 0, 0, []
             while todo:
-                r, p, kids = _proc_mem(todo.pop())
+                r, p, kids = _proc_mem(todo.pop(0))
                 rss, pss = rss + r, pss + p
+                each.append(round(r / 2**20))
                 todo += kids
             self.peak_rss, self.peak_pss = max(self.peak_rss, rss), max(self.peak_pss, pss)
+            if time.perf_counter() - last >= self.log_every:
+                last = time.perf_counter()
+                self.timeline.append((round(last - t0), each))
             self.stop.wait(self.every)
 
 
@@ -126,7 +132,8 @@ def train_phase(prepared: str, out: str, steps: int, workers: int, width: int) -
             "wait_pct_after_10": 100 * float(waits[10:].sum() / times[10:].sum()),
             "peak_rss_main_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
             "peak_rss_largest_worker_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024,
-            "peak_rss_sum_mb": sampler.peak_rss * mb, "peak_pss_sum_mb": sampler.peak_pss * mb}
+            "peak_rss_sum_mb": sampler.peak_rss * mb, "peak_pss_sum_mb": sampler.peak_pss * mb,
+            "rss_timeline_mb": sampler.timeline}
 
 
 def main(argv=None) -> int:
