@@ -12,7 +12,7 @@ from pathlib import Path
 import torch
 
 from . import viz
-from .checkpoint import Model
+from .checkpoint import Model, unwrap
 from .errors import UserError
 from .modality import modality
 
@@ -41,6 +41,11 @@ def text_prompts(model: Model, n: int, text: list[str] | None = None) -> list[st
     return [t for t in text for _ in range(n)]
 
 
+def num_classes(model: Model) -> int:
+    """The number of classes of a class-conditional generator (0 for unconditional ones)."""
+    return int(model.meta.get("num_classes", 0)) if getattr(unwrap(model.generator), "num_classes", 0) else 0
+
+
 @torch.no_grad()
 def sample(model: Model, n: int, seed: int = 0, class_: int | None = None,
            truncation: float | None = None, texts: list[str] | None = None) -> torch.Tensor:
@@ -52,7 +57,7 @@ def sample(model: Model, n: int, seed: int = 0, class_: int | None = None,
         raise UserError(f"--n must be >= 1, got {n}")
     if texts is not None and class_ is not None:
         raise UserError("--class: this model is text-conditional; use --text")
-    ncls = int(model.meta.get("num_classes", 0)) if getattr(model.generator, "num_classes", 0) else 0
+    ncls = num_classes(model)
     if class_ is not None:
         if not ncls:
             raise UserError("--class: this model is not class-conditional")
@@ -142,8 +147,7 @@ def _style_generator(model: Model):
     """The model's style-based generator (mapping + synthesis + num_ws), or a UserError."""
     from .nets.stylegan2 import is_style_based
 
-    G = model.generator
-    G = getattr(G, "module", G)
+    G = unwrap(model.generator)
     if not is_style_based(G):
         raise UserError(f"style mixing / truncation sweep need a style-based generator (recipe stylegan2); "
                         f"this checkpoint is {model.config.recipe}")
@@ -209,4 +213,4 @@ def truncation_sweep(model: Model, seeds, psis=(1.0, 0.8, 0.6, 0.4, 0.2, 0.0),
 
 
 # Latent-space tools (interpolation, inversion, directions, edits) live in gankit.latent.
-from .latent import interpolate_codes, invert, slerp, write_interpolation  # noqa: E402,F401
+from .latent import interpolate_codes, invert, slerp, write_interpolation  # noqa: F401
