@@ -184,7 +184,7 @@ def test_loader_batches_equal_memory_batches(tmp_path, workers):
     assert src.counter == ref.counter == 5
 
 
-def test_the_dataset_reads_by_index_and_pickles_without_its_maps(tmp_path):
+def test_the_dataset_reads_by_index_and_pickles_without_open_files(tmp_path):
     import pickle
 
     prepare(str(folder(tmp_path / "imgs", 6)), str(tmp_path / "p"), 8)
@@ -192,7 +192,7 @@ def test_the_dataset_reads_by_index_and_pickles_without_its_maps(tmp_path):
     x = np.load(tmp_path / "p" / "train" / "x.npy")
     y = np.load(tmp_path / "p" / "train" / "y.npy")
     assert len(ds) == 6 and torch.equal(ds[4]["x"], torch.from_numpy(x[4])) and int(ds[4]["y"]) == y[4] == 1
-    assert pickle.loads(pickle.dumps(ds))._arrays is None  # workers open their own maps
+    assert pickle.loads(pickle.dumps(ds)).files["x"].fd is None  # workers open their own files
     loader = make_loader(ds, ShardedBatchSampler(6, 2, 0, stop=3))
     assert [b["x"].shape[0] for b in loader] == [2, 2, 2]
 

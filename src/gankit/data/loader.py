@@ -1,8 +1,9 @@
 """Reading a prepared dataset by index, with a ``torch.utils.data.DataLoader``.
 
 :class:`PreparedDataset` is a map-style ``Dataset`` over the memory-mapped arrays of a
-prepared split (:mod:`gankit.data.prepare`): each worker opens the files itself and copies
-out only the rows a batch asks for, so memory stays small whatever the size of the data.
+prepared split (:mod:`gankit.data.prepare`): each worker opens the files itself and reads
+only the rows a batch asks for (``pread``, not a memory map), so memory stays small whatever
+the size of the data and the length of the run.
 :class:`ShardedBatchSampler` yields, for batch numbers ``start, start + 1, ...``, exactly the
 indices :func:`gankit.data.base.stream_indices` gives (what ``Data.batch`` uses in memory): a
 seeded permutation per epoch, cut into global batches, rank r taking the r-th slice, so the
@@ -11,6 +12,7 @@ from its batch number with the very same examples.
 """
 from __future__ import annotations
 
+import os
 from itertools import count
 from pathlib import Path
 
@@ -23,27 +25,51 @@ from .base import stream_indices
 A_SEED = 7919  # the A domain of unpaired data draws its own stream (as Data.batch does)
 
 
+class RowFile:
+    """Rows of an ``.npy`` file read with ``pread``: nothing is memory-mapped, so a reader's
+    resident memory does not grow with the rows it has read (the page cache holds them, and
+    the kernel may drop it), however long the run and however large the file."""
+
+    def __init__(self, path: Path):
+        with open(path, "rb") as f:
+            version = np.lib.format.read_magic(f)
+            read = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+            shape, fortran, dtype = read(f)
+            self.offset = f.tell()
+        assert not fortran, path
+        self.path, self.shape, self.dtype = path, shape, dtype
+        self.row_bytes = int(np.prod(shape[1:], dtype=np.int64)) * dtype.itemsize
+        self.fd = None
+
+    def __getstate__(self):  # each worker opens the file itself
+        return {**self.__dict__, "fd": None}
+
+    def rows(self, idx) -> np.ndarray:
+        if self.fd is None:
+            self.fd = os.open(self.path, os.O_RDONLY)
+        out = np.empty((len(idx), *self.shape[1:]), self.dtype)
+        flat = out.reshape(len(idx), -1).view(np.uint8)
+        for k, i in enumerate(idx):
+            if os.preadv(self.fd, [flat[k]], self.offset + int(i) * self.row_bytes) != self.row_bytes:
+                raise OSError(f"{self.path}: short read at row {i} (the file is truncated)")
+        return out
+
+
 class PreparedDataset(Dataset):
     """The examples of a prepared split (folder ``store``): ``x``, and ``y`` / ``a`` when present.
 
     ``dataset[i]`` is one example; ``__getitems__`` (what the DataLoader calls with a batch
-    sampler) returns a whole batch ``{"x", "y"?, "a"?, "idx"}`` of uint8 / int64 tensors. For
-    unpaired data a request is a pair ``(x indices, a indices)``: the two domains have their
-    own streams.
+    sampler) returns a whole batch ``{"x", "y"?, "a"?, "idx"}`` of uint8 / int64 tensors, the
+    images read row by row from the files (:class:`RowFile`). For unpaired data a request is a
+    pair ``(x indices, a indices)``: the two domains have their own streams.
     """
 
     def __init__(self, store: str | Path):
         self.store = Path(store)
-        self._arrays: dict[str, np.ndarray] | None = None
-        self.n = int(np.load(self.store / "x.npy", mmap_mode="r").shape[0])
-
-    def _open(self) -> dict[str, np.ndarray]:
-        if self._arrays is None:  # lazily, in the process that reads (each worker its own maps)
-            self._arrays = {f.stem: np.load(f, mmap_mode="r") for f in sorted(self.store.glob("*.npy"))}
-        return self._arrays
-
-    def __getstate__(self):  # workers get the folder, not open maps
-        return {**self.__dict__, "_arrays": None}
+        self.files = {k: RowFile(self.store / f"{k}.npy") for k in ("x", "a") if (self.store / f"{k}.npy").is_file()}
+        y = self.store / "y.npy"
+        self.y = np.load(y, allow_pickle=False) if y.is_file() else None  # 8 bytes an example: in memory
+        self.n = self.files["x"].shape[0]
 
     def __len__(self) -> int:
         return self.n
@@ -52,14 +78,13 @@ class PreparedDataset(Dataset):
         return {k: v[0] for k, v in self.__getitems__([int(i)]).items()}
 
     def __getitems__(self, request) -> dict[str, torch.Tensor]:
-        arrays = self._open()
         idx, a_idx = request if isinstance(request, tuple) else (request, None)
         rows = np.asarray(idx, dtype=np.int64)
-        out = {"x": torch.from_numpy(arrays["x"][rows]), "idx": torch.from_numpy(rows)}
-        if "y" in arrays:
-            out["y"] = torch.from_numpy(arrays["y"][rows])
-        if "a" in arrays:
-            out["a"] = torch.from_numpy(arrays["a"][rows if a_idx is None else np.asarray(a_idx, dtype=np.int64)])
+        out = {"x": torch.from_numpy(self.files["x"].rows(rows)), "idx": torch.from_numpy(rows)}
+        if self.y is not None:
+            out["y"] = torch.from_numpy(self.y[rows])
+        if "a" in self.files:
+            out["a"] = torch.from_numpy(self.files["a"].rows(rows if a_idx is None else a_idx))
         return out
 
 
