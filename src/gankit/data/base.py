@@ -23,6 +23,8 @@ from ..registry import DATASETS
 # dims) and what it means in ``info`` (vocabulary, column specs, feature scaling, ...), so
 # ``data.json`` describes it.
 
+A_SEED = 7919  # unpaired data: the A domain's stream is seeded apart from B's
+
 
 @dataclass
 class Data:
@@ -136,7 +138,7 @@ class Data:
             raw["seg"] = self.seg[idx]
         if self.a is not None:
             unpaired = not modality(self).paired  # A is its own seeded stream, independent of B's
-            raw["a"] = self.a[stream_indices(len(self.a), index, batch_size, seed + 7919, rank, world)
+            raw["a"] = self.a[stream_indices(len(self.a), index, batch_size, seed + A_SEED, rank, world)
                               if unpaired else idx]
         return self.finish(raw, index, seed, rank)
 
