@@ -74,6 +74,24 @@ def test_prepare_without_a_usable_image_exits_2_with_one_line(tmp_path, capsys, 
     assert not (tmp_path / "p").exists() and not list(tmp_path.glob(".p.tmp-*"))  # nothing half-written
 
 
+def test_a_zip_of_images_prepares_like_its_folder(tmp_path, capsys):
+    import zipfile
+
+    src = folder(tmp_path / "imgs", 6)
+    (src / "a" / "bad.png").write_bytes(b"junk")
+    with zipfile.ZipFile(tmp_path / "imgs.zip", "w") as zf:
+        for f in sorted(src.rglob("*.png")):
+            zf.write(f, f.relative_to(src))
+    m = prepare(str(tmp_path / "imgs.zip"), str(tmp_path / "pz"), 8)
+    prepare(str(src), str(tmp_path / "pf"), 8)
+    assert torch.equal(open_prepared(tmp_path / "pz").x, open_prepared(tmp_path / "pf").x)
+    assert [s["file"] for s in m["splits"]["train"]["skipped"]] == [f"{tmp_path / 'imgs.zip'}:/a/bad.png"]
+    assert m["class_names"] == ["a", "b"] and not list(tmp_path.glob(".pz.unzip-*"))
+    (tmp_path / "junk.zip").write_bytes(b"not a zip")
+    assert main(["data", "prepare", str(tmp_path / "junk.zip"), "--out", str(tmp_path / "pj"), "--resolution", "8"]) == 2
+    assert "not a readable zip" in capsys.readouterr().err
+
+
 def test_prepared_arrays_equal_the_in_memory_decode(tmp_path):
     """Labels, mixed gray/colour, non-square crops: the prepared arrays are what decoding in
     memory gives; a gray-only folder stays one channel; the test split is written too."""

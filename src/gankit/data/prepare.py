@@ -213,10 +213,14 @@ def prepare(src: str, out: str, resolution: int, channels: int = 0, progress: bo
     """``gankit data prepare``: write the prepared dataset of ``src`` to ``out``; its manifest.
 
     ``src`` is any image layout :mod:`gankit.data.user` reads (folders with class subfolders,
-    paired or unpaired folders, ``.npz``, MNIST IDX, CIFAR batches); ``kwargs`` are the same
-    options as ``data.kwargs`` (layout, crop, seed, labels, direction, a_resolution,
-    max_pixels). Every split the source has (train, and test when present) is written.
+    paired or unpaired folders, ``.npz``, MNIST IDX, CIFAR batches), or a ``.zip`` holding one
+    (extracted next to ``out`` while preparing, then removed); ``kwargs`` are the same options
+    as ``data.kwargs`` (layout, crop, seed, labels, direction, a_resolution, max_pixels). Every
+    split the source has (train, and test when present) is written.
     """
+    p = Path(src)
+    if p.is_file() and p.suffix.lower() == ".zip":
+        return _prepare_zip(p, Path(out), resolution, channels, progress, kwargs)
     from .arrays import load_array_split
     from .folders import plan_folder
     from .layouts import MODALITY_FILES, detect_format, parse_options
@@ -256,6 +260,35 @@ def prepare(src: str, out: str, resolution: int, channels: int = 0, progress: bo
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+    return m
+
+
+def _prepare_zip(z: Path, out: Path, resolution: int, channels: int, progress: bool, kwargs: dict) -> dict:
+    """Extract a zip (member names made safe by ``zipfile``; its total size checked against the
+    free disk first), prepare the folder, and name the zip's members in the manifest."""
+    import tempfile
+    import zipfile
+
+    try:
+        zf = zipfile.ZipFile(z)
+    except (zipfile.BadZipFile, OSError) as e:
+        raise UserError(f"{z}: not a readable zip file ({e})") from None
+    parent = out.resolve().parent
+    parent.mkdir(parents=True, exist_ok=True)
+    with zf, tempfile.TemporaryDirectory(prefix=f".{out.name}.unzip-", dir=parent) as tmp:
+        size = sum(i.file_size for i in zf.infolist())
+        if size > shutil.disk_usage(tmp).free:
+            raise UserError(f"{z}: unpacks to {size:,} bytes, more than the free space next to --out {out}")
+        try:
+            zf.extractall(tmp)
+        except (zipfile.BadZipFile, OSError, EOFError) as e:
+            raise UserError(f"{z}: cannot extract ({e})") from None
+        m = prepare(tmp, str(out), resolution, channels, progress, **kwargs)
+    m["source"] = str(z.resolve())
+    for e in m["splits"].values():
+        for sk in e["skipped"]:
+            sk["file"] = sk["file"].replace(tmp, f"{z}:", 1)
+    (out / MANIFEST).write_text(json.dumps(m, indent=1))
     return m
 
 
