@@ -44,11 +44,17 @@ class RowFile:
 
     def rows(self, idx) -> np.ndarray:
         if self.fd is None:
-            self.fd = os.open(self.path, os.O_RDONLY)
+            self.fd = open(self.path, "rb", buffering=0)  # noqa: SIM115 - kept open for the reader's life
         out = np.empty((len(idx), *self.shape[1:]), self.dtype)
         flat = out.reshape(len(idx), -1).view(np.uint8)
         for k, i in enumerate(idx):
-            if os.preadv(self.fd, [flat[k]], self.offset + int(i) * self.row_bytes) != self.row_bytes:
+            at = self.offset + int(i) * self.row_bytes
+            if hasattr(os, "preadv"):  # one system call, straight into the batch
+                got = os.preadv(self.fd.fileno(), [flat[k]], at)
+            else:  # Windows
+                self.fd.seek(at)
+                got = self.fd.readinto(flat[k])
+            if got != self.row_bytes:
                 raise OSError(f"{self.path}: short read at row {i} (the file is truncated)")
         return out
 
