@@ -1,7 +1,16 @@
+import atexit
 import os
+import shutil
+import tempfile
 
 import pytest
 import torch
+
+# The prepared-data cache of image folders (data.cache=auto) goes to a folder of this session
+# (subprocesses inherit it), never to ~/.cache.
+if "GANKIT_CACHE" not in os.environ:
+    os.environ["GANKIT_CACHE"] = tempfile.mkdtemp(prefix="gankit-test-cache-")
+    atexit.register(shutil.rmtree, os.environ["GANKIT_CACHE"], True)
 
 # Small, deterministic, and quiet: tests share 2 cores.
 torch.set_num_threads(max(1, min(2, os.cpu_count() or 1)))

@@ -66,17 +66,17 @@ QUIET_CLI = ["--steps", "1", "--set", "loop.progress=false", "--set", "loop.tens
 def _count_touches(monkeypatch):
     """Counters of what `gankit train` does to user data: per-file image opens, format
     detections of the data path, and .npz array reads."""
-    from gankit.data import formats, user
+    from gankit.data import folders, formats, user
 
     opened: dict[str, int] = {}
-    real_open, real_read = user.open_image, formats.read_npz
+    real_open, real_read = folders.open_image, formats.read_npz  # folders decode the image files
 
     def counting_open(path, *a, **kw):
         opened[str(path)] = opened.get(str(path), 0) + 1
         return real_open(path, *a, **kw)
 
     reads = []
-    monkeypatch.setattr(user, "open_image", counting_open)
+    monkeypatch.setattr(folders, "open_image", counting_open)
     monkeypatch.setattr(formats, "read_npz", lambda p: reads.append(str(p)) or real_read(p))
     user._detect_format.cache_clear()
     return opened, reads, user._detect_format

@@ -236,6 +236,15 @@ def cmd_data_check(args) -> int:
     return 0 if report.get("ok", True) else 2
 
 
+def cmd_data_prepare(args) -> int:
+    from .data.prepare import prepare, summary
+
+    m = prepare(args.src, args.out, args.resolution, channels=args.channels, layout=args.layout, crop=args.crop,
+                labels=not args.no_labels, direction=args.direction, a_resolution=args.a_resolution)
+    print(json.dumps(m, indent=1) if args.json else summary(m, args.out))
+    return 0
+
+
 def cmd_data_download(args) -> int:
     from .data.download import download
 
@@ -431,7 +440,7 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--json", action="store_true")
     r.set_defaults(func=cmd_recipes)
 
-    d = sub.add_parser("data", help="built-in datasets and checks of user data")
+    d = sub.add_parser("data", help="built-in datasets; checks and preparation of user data")
     dsub = d.add_subparsers(dest="data_verb", required=True, parser_class=_Parser)
     dl = dsub.add_parser("list", help="list built-in datasets")
     dl.add_argument("--json", action="store_true")
@@ -443,6 +452,21 @@ def build_parser() -> argparse.ArgumentParser:
                     help="how to read a folder (paired: A|B side-by-side images or A/ + B/ folders) "
                          "or a .csv (table, or series: one time step per row)")
     dc.set_defaults(func=cmd_data_check)
+    dp = dsub.add_parser("prepare", help="decode, crop and resize a dataset once into memory-mappable arrays "
+                         "(train on the result with --data OUT)")
+    dp.add_argument("src", help="an image folder (class subfolders: labels), paired A|B or A/ + B/ folders, "
+                    "trainA/ + trainB/, a .zip of one of these, .npz, MNIST IDX or CIFAR batches")
+    dp.add_argument("--out", required=True, help="the prepared dataset's folder (new or empty)")
+    dp.add_argument("--resolution", type=int, required=True, help="square size of the prepared images")
+    dp.add_argument("--channels", type=int, default=0, choices=[0, 1, 3], help="1 or 3 to convert (0: as decoded)")
+    dp.add_argument("--layout", default="auto", choices=["auto", "images", "paired", "unpaired"])
+    dp.add_argument("--crop", default="center", choices=["center", "random", "none"],
+                    help="how non-square images become square (none: squash)")
+    dp.add_argument("--a-resolution", type=int, default=0, help="paired/unpaired inputs at another size (0: same)")
+    dp.add_argument("--direction", default="AtoB", choices=["AtoB", "BtoA"], help="which side of a pair is the input")
+    dp.add_argument("--no-labels", action="store_true", help="ignore class subfolders / label arrays")
+    dp.add_argument("--json", action="store_true", help="print the manifest")
+    dp.set_defaults(func=cmd_data_prepare)
     dd = dsub.add_parser("download", help="fetch mnist, fashion-mnist or cifar10 (needs a network; opt-in)")
     dd.add_argument("name", choices=["mnist", "fashion-mnist", "cifar10"])
     dd.add_argument("--out", required=True, help="folder to put the files in")
@@ -460,7 +484,7 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("gankit: interrupted", file=sys.stderr)
         return 130
-    except Exception as e:  # noqa: BLE001
+    except Exception as e:
         from .checkpoint import CheckpointWriteError
         from .train.guard import TrainingDiverged
 

@@ -35,6 +35,10 @@ class DataConfig:
     batch_size: int = 64
     limit: int = 0  # use only the first N training examples (0: all)
     flip: bool = False  # random horizontal flips per batch, seeded by (seed, batch index): resume-exact
+    # On-disk data (image folders, `gankit data prepare` folders) is read by a DataLoader:
+    num_workers: int = 2  # loader worker processes (0: read in the training process)
+    pin_memory: bool = True  # page-locked batches for faster copies to a CUDA device (ignored on CPU)
+    cache: str = "auto"  # where image folders are prepared once: auto | a folder | off (decode each run)
     kwargs: dict[str, Any] = field(default_factory=dict)  # dataset-specific arguments
 
 
@@ -135,11 +139,11 @@ class Config:
         Path(path).write_text(self.to_yaml())
 
     @classmethod
-    def from_dict(cls, d: dict, where: str = "config") -> "Config":
+    def from_dict(cls, d: dict, where: str = "config") -> Config:
         return _from_dict(cls, d, prefix="", where=where)
 
     @classmethod
-    def load(cls, path: str | Path) -> "Config":
+    def load(cls, path: str | Path) -> Config:
         return cls.from_dict(read_yaml(path), where=str(path))
 
 

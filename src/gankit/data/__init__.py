@@ -34,13 +34,17 @@ def load_data(cfg: DataConfig, split: str = "train") -> Data:
     if spec is None:
         from .user import load_user_data  # user formats
 
-        data = load_user_data(cfg.name, resolution=cfg.resolution, split=split, **cfg.kwargs)
+        data = load_user_data(cfg.name, resolution=cfg.resolution, split=split, channels=cfg.channels,
+                              cache=cfg.cache, **cfg.kwargs)
     else:
         check_kwargs(spec.builder, cfg.kwargs, f"dataset {cfg.name!r}")
         data = spec(resolution=cfg.resolution, split=split, **cfg.kwargs)
     if not modality(data).points and cfg.channels:
         if cfg.channels not in (1, 3):
             raise UserError(f"data.channels must be 0, 1 or 3, got {cfg.channels}")
+        if data.store is not None and data.x.shape[1] != cfg.channels:  # converting would read it all
+            raise UserError(f"data.channels={cfg.channels}: {cfg.name} is prepared with {data.x.shape[1]} "
+                            f"channel(s); prepare it again with --channels {cfg.channels}")
         data.x = convert_channels(data.x, cfg.channels)
         if data.a is not None and data.a.shape[1] in (1, 3):  # inputs with extra channels
             data.a = convert_channels(data.a, cfg.channels)  # (e.g. a mask) keep them

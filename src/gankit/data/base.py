@@ -9,18 +9,21 @@ horizontal flip (``Data.flip``), whose coin tosses are seeded by ``(seed, index,
 """
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import torch
 
-from ..registry import DATASETS
 from ..modality import modality
+from ..registry import DATASETS
 
 # The kinds (gankit.modality) keep their payload in ``x`` (``Modality.payload``: dtype, number of
 # dims) and what it means in ``info`` (vocabulary, column specs, feature scaling, ...), so
 # ``data.json`` describes it.
+
+A_SEED = 7919  # unpaired data: the A domain's stream is seeded apart from B's
 
 
 @dataclass
@@ -44,6 +47,9 @@ class Data:
         flip: randomly mirror images left-right in :meth:`batch` (a data augmentation;
             paired inputs, targets and label maps flip together; every frame of a video clip
             flips together; ignored for text, tables and sequences).
+        store: for a prepared dataset (:mod:`gankit.data.prepare`), the folder of the
+            memory-mapped arrays ``x`` and ``a`` are views of; the trainer then reads batches
+            from it with a ``DataLoader`` (:mod:`gankit.data.loader`) instead of from memory.
     """
 
     name: str
@@ -56,6 +62,7 @@ class Data:
     seg: torch.Tensor | None = None
     captions: list[str] | None = None
     flip: bool = False
+    store: str | None = None
 
     def __post_init__(self):
         m = modality(self.kind)
@@ -108,35 +115,8 @@ class Data:
 
     # ------------------------------------------------------------- batching
     def indices(self, index: int, batch_size: int, seed: int, rank: int = 0, world: int = 1):
-        """Example indices of batch ``index`` for ``rank``.
-
-        The stream is an endless concatenation of seeded permutations (one per epoch), cut
-        into global batches of ``batch_size * world``; rank r takes the r-th slice. Works for
-        any dataset size, including one smaller than a batch.
-        """
-        n = len(self)
-        start = (index * world + rank) * batch_size
-        out, pos = [], start
-        while len(out) < batch_size:
-            epoch, off = divmod(pos, n)
-            perm = self._perm(epoch, seed)
-            take = perm[off : off + batch_size - len(out)]
-            out.append(take)
-            pos += len(take)
-            if sum(len(t) for t in out) >= batch_size:
-                break
-        return torch.cat(out)[:batch_size]
-
-    def _perm(self, epoch: int, seed: int, n: int | None = None) -> torch.Tensor:
-        n = len(self) if n is None else n
-        cache = self.__dict__.setdefault("_perm_cache", {})
-        key = (epoch, seed, n)
-        if key not in cache:
-            if len(cache) > 4:
-                cache.clear()
-            g = torch.Generator().manual_seed((seed * 1_000_003 + epoch) % (2**63))
-            cache[key] = torch.randperm(n, generator=g)
-        return cache[key]
+        """Example indices of batch ``index`` for ``rank`` (:func:`stream_indices` over this data)."""
+        return stream_indices(len(self), index, batch_size, seed, rank, world)
 
     def batch(self, index: int, batch_size: int, seed: int, rank: int = 0, world: int = 1,
               convert: bool = True) -> dict:
@@ -153,26 +133,41 @@ class Data:
         With ``convert=False`` the examples keep their stored dtype (uint8 images: 4x fewer
         bytes to copy to a GPU) and the caller applies :meth:`to_float` on the device.
         """
-        to_float = self.to_float if convert else _same
         idx = self.indices(index, batch_size, seed, rank, world)
-        x = self.x[idx]
-        flips = self._flips(len(idx), index, seed, rank, 0) if self.flip and modality(self).flippable else None
-        out = {"real": to_float(_flip(x, flips))}
+        raw = {"x": self.x[idx], "idx": idx}
         if self.y is not None:
-            out["y"] = self.y[idx]
+            raw["y"] = self.y[idx]
         if self.seg is not None:
-            out["seg"] = _flip(self.seg[idx], flips)[:, 0].long()
+            raw["seg"] = self.seg[idx]
+        if self.a is not None:
+            unpaired = not modality(self).paired  # A is its own seeded stream, independent of B's
+            raw["a"] = self.a[stream_indices(len(self.a), index, batch_size, seed + A_SEED, rank, world)
+                              if unpaired else idx]
+        return self.finish(raw, index, seed, rank, convert)
+
+    def finish(self, raw: dict, index: int, seed: int, rank: int, convert: bool = True) -> dict:
+        """The batch dict of batch ``index`` from its uint8 examples.
+
+        ``raw`` holds ``x`` (and, as the data has them, ``y``, ``seg``, ``a`` and the example
+        indices ``idx``) as gathered from memory (:meth:`batch`) or read from disk by a
+        ``DataLoader`` (:class:`gankit.data.loader.PreparedDataset`); the flips, the scaling to
+        [-1, 1] and the keys are the same either way, so both sources give identical batches.
+        """
+        to_float = self.to_float if convert else _same
+        x = raw["x"]
+        flips = self._flips(len(x), index, seed, rank, 0) if self.flip and modality(self).flippable else None
+        out = {"real": to_float(_flip(x, flips))}
+        if raw.get("y") is not None:
+            out["y"] = raw["y"]
+        if raw.get("seg") is not None:
+            out["seg"] = _flip(raw["seg"], flips)[:, 0].long()
         if self.captions is not None:
-            out["caption"] = idx.clone()
-        m = modality(self)
-        if m.paired:
-            out["A"], out["B"] = to_float(_flip(self.a[idx], flips)), out["real"]
-        elif m.translation:  # unpaired
-            a_view = Data(self.name, "images", self.a)
-            a = self.a[a_view.indices(index, batch_size, seed + 7919, rank, world)]
-            a_flips = self._flips(len(a), index, seed, rank, 1) if self.flip else None
-            out["A"] = to_float(_flip(a, a_flips))  # independent coins: the domains are unpaired
-            out["B"] = out["real"]
+            out["caption"] = raw["idx"].clone()
+        if raw.get("a") is not None:
+            m = modality(self)
+            # paired inputs flip with their targets; unpaired domains toss their own coins
+            a_flips = flips if m.paired else (self._flips(len(raw["a"]), index, seed, rank, 1) if self.flip else None)
+            out["A"], out["B"] = to_float(_flip(raw["a"], a_flips)), out["real"]
         return out
 
     @staticmethod
@@ -203,6 +198,33 @@ class Data:
 
 def _same(x: torch.Tensor) -> torch.Tensor:
     return x
+
+
+def stream_indices(n: int, index: int, batch_size: int, seed: int, rank: int = 0, world: int = 1) -> torch.Tensor:
+    """Example indices (int64 [batch_size]) of batch ``index`` for ``rank`` out of ``n`` examples.
+
+    The stream is an endless concatenation of seeded permutations (one per epoch), cut into
+    global batches of ``batch_size * world``; rank r takes the r-th slice, so within an epoch
+    the ranks' examples are disjoint (``DistributedSampler``-style sharding). A pure function
+    of its arguments: an exact resume only needs the batch number. Works for any ``n``,
+    including one smaller than a batch.
+    """
+    start = (index * world + rank) * batch_size
+    out, pos, got = [], start, 0
+    while got < batch_size:
+        epoch, off = divmod(pos, n)
+        take = epoch_permutation(n, epoch, seed)[off : off + batch_size - got]
+        out.append(take)
+        pos += len(take)
+        got += len(take)
+    return torch.cat(out)
+
+
+@functools.lru_cache(maxsize=6)
+def epoch_permutation(n: int, epoch: int, seed: int) -> torch.Tensor:
+    """The seeded order of ``n`` examples in ``epoch`` (cached: consecutive batches share it)."""
+    g = torch.Generator().manual_seed((seed * 1_000_003 + epoch) % (2**63))
+    return torch.randperm(n, generator=g)
 
 
 def _flip(x: torch.Tensor, flips: torch.Tensor | None) -> torch.Tensor:

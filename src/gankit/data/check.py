@@ -20,13 +20,14 @@ from . import formats
 from .transforms import MAX_PIXELS, BadImage, open_image
 from .user import (
     IMAGE_EXTS,
+    MODALITY_FILES,
     SPLIT_DIRS,
     ab_dirs,
-    MODALITY_FILES,
     detect_format,
-    load_modality_file,
     list_images,
+    load_modality_file,
     match_ab,
+    prepared_manifest,
     unpaired_dirs,
 )
 
@@ -39,6 +40,14 @@ def check_path(path: str, layout: str = "auto", max_pixels: int = MAX_PIXELS) ->
     if p.is_file() and p.suffix.lower() in MODALITY_FILES:
         return _check_modality_file(p, layout)
     fmt = detect_format(p, layout)
+    if fmt == "prepared":  # decoded already: report its manifest (what was skipped when preparing)
+        from .prepare import open_prepared, summary
+
+        m = prepared_manifest(p)
+        for split in m["splits"]:
+            open_prepared(p, split)  # the arrays are readable and match the manifest
+        bad = [s for e in m["splits"].values() for s in e["skipped"]]
+        return {"path": str(p), "format": fmt, "ok": True, "unreadable": bad, "manifest": m, "text": summary(m, str(p))}
     report = {"path": str(p), "format": fmt, "ok": True, "unreadable": []}
     if fmt in ("images", "paired-sbs"):
         parts = _split_folders(p)

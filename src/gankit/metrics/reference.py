@@ -79,7 +79,8 @@ def data_batches(data: Data, batch_size: int, n: int | None = None):
 def content_key(data: Data, extractor: Extractor) -> str:
     h = hashlib.sha256(f"{FEATURES_VERSION}|{extractor.fingerprint()}|{data.kind}|{tuple(data.x.shape)}|"
                        f"{data.x.dtype}".encode())
-    h.update(data.x.contiguous().numpy().tobytes())
+    for i in range(0, len(data.x), 4096):  # a chunk at a time: a memory-mapped dataset is never copied whole
+        h.update(data.x[i : i + 4096].contiguous().numpy().tobytes())
     return h.hexdigest()
 
 

@@ -50,6 +50,11 @@ def build_config(recipe: str | None = None, data: str | None = None, config_file
     d = merge(d, user)
     d["recipe"] = recipe
     d["data"]["name"] = data_name
+    if spec is None and "resolution" not in (user.get("data") or {}):  # a prepared folder has one resolution
+        from ..data.layouts import prepared_manifest
+
+        m = prepared_manifest(Path(data_name)) if Path(data_name).is_dir() else None
+        d["data"]["resolution"] = m["resolution"] if m else d["data"]["resolution"]
     if steps is not None:
         if steps < 0:
             raise UserError(f"--steps must be >= 0, got {steps}")

@@ -25,7 +25,8 @@ from .precision import PRECISIONS
 # what is computed, only how long, how often it is shown, and where.
 RESUME_MUTABLE = ("loop.steps", "loop.progress", "loop.tensorboard", "loop.log_every",
                   "loop.sample_every", "loop.checkpoint_every", "loop.keep_checkpoints",
-                  "loop.threads", "loop.eval_every", "loop.eval_n", "loop.compile")
+                  "loop.threads", "loop.eval_every", "loop.eval_n", "loop.compile",
+                  "data.num_workers", "data.pin_memory", "data.cache")  # where/how batches are read, not which
 
 
 def data_meta(data: Data) -> dict:
@@ -76,6 +77,8 @@ def check_loop(cfg: Config) -> None:
             raise UserError(f"loop.{key} must be >= 1, got {getattr(lp, key)}")
     if cfg.data.batch_size < 1:
         raise UserError(f"data.batch_size must be >= 1, got {cfg.data.batch_size}")
+    if cfg.data.num_workers < 0:
+        raise UserError(f"data.num_workers must be >= 0, got {cfg.data.num_workers}")
     if cfg.data.batch_size % lp.accumulate:
         raise UserError(f"loop.accumulate={lp.accumulate} must divide data.batch_size={cfg.data.batch_size}")
     if not 0.0 <= lp.ema < 1.0:

@@ -29,7 +29,7 @@ from ..modality import modality
 from ..recipes.base import Phase, StepContext
 from ..registry import RECIPES
 from . import dist
-from .batches import MemoryBatches, split_batch
+from .batches import make_batches, split_batch
 from .guard import Guard, TrainingDiverged, finite_flags
 from .hooks import Hook, default_hooks, write_preview
 from .log import RunLogger
@@ -104,8 +104,7 @@ class Trainer:
 
             compile_nets(self.nets, recipe, self.device)
         self.precision = Precision(lp.precision, self.device)
-        self.batches = MemoryBatches(data, cfg.data.batch_size, lp.seed, self.dinfo.rank, self.dinfo.world,
-                                     self.device, self.memory_format)
+        self.batches = make_batches(data, cfg, self.dinfo.rank, self.dinfo.world, self.device, self.memory_format)
         self.step, rollbacks = 0, 0
         if ckpt is not None:
             rollbacks = self._load_state(ckpt)
