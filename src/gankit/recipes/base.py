@@ -59,6 +59,9 @@ class StepContext:
         (DiffAugment / ADA; identity unless the loop enables it). Recipes call
         ``D(ctx.augment(x))`` for real and fake inputs to D."""
         self.stats: dict = {}  # values recipes report to the loop (e.g. "ada/real_sign")
+        self.reg_scale = 1.0
+        """Multiplier of every regularizer weight this step (``schedule.reg``, set by the loop;
+        e.g. R3GAN's gamma decay). Recipes multiply their regularization losses by it."""
 
     def randn(self, *shape: int) -> torch.Tensor:
         """Standard normal noise from the loop's seeded stream (saved in checkpoints)."""
