@@ -31,7 +31,7 @@ from gankit.bench.throughput import QUIET, WORKLOADS, _gankit_rates, make_naive
 from gankit.data import load_data
 from gankit.presets import build_config
 from gankit.registry import RECIPES
-from gankit.train.loop import data_meta
+from gankit.train.setup import data_meta
 
 PLAIN = ["loop.precision=fp32", "loop.channels_last=false", "optim_g.fused=false", "optim_d.fused=false"]
 VARIANTS = {  # name -> (overrides on top of the workload, share_fake)

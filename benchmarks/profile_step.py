@@ -22,7 +22,7 @@ from gankit.data import load_data
 from gankit.presets import build_config
 from gankit.registry import RECIPES
 from gankit.train import train
-from gankit.train.loop import data_meta
+from gankit.train.setup import data_meta
 
 FAMILIES = [  # (name, regex on the op name), first match wins
     ("conv backward", r"convolution_backward|mkldnn_convolution_backward|conv.*backward"),

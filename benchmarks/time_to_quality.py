@@ -40,7 +40,8 @@ from gankit.metrics.extractors import get_extractor
 from gankit.metrics.reference import generated_features, reference_features
 from gankit.presets import build_config
 from gankit.registry import RECIPES
-from gankit.train.loop import data_meta, resolve_precision
+from gankit.train.precision import resolve_precision
+from gankit.train.setup import data_meta
 
 QUIET = ["loop.threads=1", "loop.progress=false", "loop.tensorboard=false", "loop.sample_every=1000000",
          "loop.checkpoint_every=1000000", "loop.log_every=1000000", "loop.keep_checkpoints=1", "loop.n_samples=8"]
@@ -82,7 +83,7 @@ class Scorer:
 
 def run_gankit(cfg, out: Path, scorer: Scorer, every: int, target: float, stop: bool) -> list[dict]:
     from gankit.train import train
-    from gankit.train.loop import TrainState
+    from gankit.train.hooks import TrainState
 
     curve: list[dict] = []
     clock = Clock()

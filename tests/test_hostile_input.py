@@ -16,7 +16,7 @@ from gankit.cli import main
 from gankit.config import Config, apply_overrides
 from gankit.errors import UserError
 from gankit.presets import build_config
-from gankit.train.loop import check_loop
+from gankit.train.setup import check_loop
 
 
 def _png(img) -> bytes:

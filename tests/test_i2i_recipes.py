@@ -19,7 +19,7 @@ from gankit.recipes.translation import TranslationRecipe
 from gankit.registry import NETS, RECIPES
 from gankit.train import train
 from gankit.train.log import read_metrics
-from gankit.train.loop import data_meta
+from gankit.train.setup import data_meta
 
 TINY = 8
 # recipe -> (built-in data, extra overrides): tiny, 16 px, built-in data only

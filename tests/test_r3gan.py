@@ -15,7 +15,7 @@ from gankit.nets.r3gan import R3GANDiscriminator, R3GANGenerator, R3GANMLPDiscri
 from gankit.presets import build_config
 from gankit.regularizers import R1, R2, RegInputs, input_grad_penalty, r1_penalty
 from gankit.registry import RECIPES
-from gankit.train.loop import data_meta
+from gankit.train import data_meta
 
 
 @pytest.mark.parametrize("res", [8, 16, 32])

@@ -23,7 +23,7 @@ from gankit.recipes.base import StepContext
 from gankit.registry import NETS, RECIPES
 from gankit.train import train
 from gankit.train.log import read_metrics
-from gankit.train.loop import data_meta
+from gankit.train.setup import data_meta
 
 WIDTH_KEYS = ("hidden", "ngf", "ndf", "width")  # net kwargs shrunk to SMALL for speed
 SMALL = 16

@@ -17,7 +17,7 @@ from gankit.errors import UserError
 from gankit.presets import build_config
 from gankit.recipes.base import StepContext
 from gankit.registry import RECIPES
-from gankit.train.loop import data_meta
+from gankit.train.setup import data_meta
 
 TINY = ["loop.progress=false", "loop.tensorboard=false", "loop.threads=1", "data.resolution=16",
         "data.batch_size=8", "data.limit=64", "G.kwargs.ngf=8", "D.kwargs.ndf=8", "G.kwargs.z_dim=8",

@@ -92,7 +92,8 @@ def bench_workload(w: Workload, steps: int = 60, warmup: int = 10, window: int =
     workload's config for both loops (the naive one is built from the same resolved config)."""
     from ..data import load_data
     from ..presets import build_config
-    from ..train.loop import data_meta, resolve_precision
+    from ..train.precision import resolve_precision
+    from ..train.setup import data_meta
 
     if w.recipe not in RECIPES:
         return {"workload": w.name, "skipped": f"recipe {w.recipe!r} is not available yet"}

@@ -146,7 +146,7 @@ class AdversarialRecipe(Recipe):
         o_real = self.discriminate(ctx, real, y_real)
         o_fake = self.discriminate(ctx, fake, y_fake)
         d_real, d_fake = o_real["logit"], o_fake["logit"]
-        ctx.stats["real_sign"] = d_real.detach().float().sign().mean()  # for ADA
+        ctx.report_real_logits(d_real)  # for ADA
         loss_d, _ = self.loss_fn(d_real, d_fake)
         logs = {
             "D/real_score": d_real.detach().float().mean(),

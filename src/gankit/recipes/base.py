@@ -58,10 +58,21 @@ class StepContext:
         """Differentiable augmentation applied to every image D sees, real and fake alike
         (DiffAugment / ADA; identity unless the loop enables it). Recipes call
         ``D(ctx.augment(x))`` for real and fake inputs to D."""
-        self.stats: dict = {}  # values recipes report to the loop (e.g. "ada/real_sign")
+        self.real_sign: torch.Tensor | None = None
+        """Mean sign of D's outputs on reals in this phase, reported by recipes through
+        :meth:`report_real_logits`; ADA adapts its strength to it."""
         self.reg_scale = 1.0
         """Multiplier of every regularizer weight this step (``schedule.reg``, set by the loop;
         e.g. R3GAN's gamma decay). Recipes multiply their regularization losses by it."""
+
+    def report_real_logits(self, d_real: torch.Tensor) -> None:
+        """Tell the trainer D's raw outputs on real images (ADA's overfitting signal r_t)."""
+        self.real_sign = d_real.detach().float().sign().mean()
+
+    @property
+    def has_fake(self) -> bool:
+        """True once this step's fake batch has been drawn."""
+        return self._fake is not None
 
     def randn(self, *shape: int) -> torch.Tensor:
         """Standard normal noise from the loop's seeded stream (saved in checkpoints)."""

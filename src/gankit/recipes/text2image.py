@@ -146,7 +146,7 @@ class Text2Image(AdversarialRecipe):
             s_r, s_w = s.chunk(2)
         else:
             s_r, s_w = D(ctx.augment(real), t), None
-        ctx.stats["real_sign"] = s_r.detach().float().sign().mean()  # for ADA
+        ctx.report_real_logits(s_r)  # for ADA
         loss, _ = self.loss_fn(s_r, s_f)
         logs = {"D/real_score": s_r.detach().float().mean(), "D/fake_score": s_f.detach().float().mean(),
                 "D/accuracy": d_accuracy(s_r.detach(), s_f.detach())}

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import math
 
-from .errors import UserError
+from ..errors import UserError
 
 KINDS = ("constant", "cosine", "linear")
 

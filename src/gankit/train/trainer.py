@@ -1,0 +1,380 @@
+"""THE training loop, as a small trainer: one for every recipe.
+
+Read it top to bottom. :meth:`Trainer.setup` builds a run (run directory, nets, optimizers,
+resume state); :meth:`Trainer.train_step` runs one step's phases; :meth:`Trainer.run` repeats
+it and calls the hooks (:mod:`gankit.train.hooks`: EMA, logs, sample grids, checkpoints, user
+hooks) after each step. A phase only computes a loss; the trainer owns requires_grad
+toggling, zero_grad / backward / step, k D-steps, the fake batch shared between the D and G
+phases, precision, seeding and the divergence guard's skip / rollback.
+
+Randomness is a pure function of the step (:func:`~gankit.train.setup.step_seed`) and batches a
+pure function of their number, so a resumed run, and every rank of a DDP run, is exact.
+"""
+from __future__ import annotations
+
+import copy
+import json
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import torch
+
+from .. import checkpoint as ckpt_io
+from ..config import Config
+from ..data import Data
+from ..data.augment import build_augment
+from ..errors import UserError
+from ..recipes.base import Phase, StepContext
+from ..registry import RECIPES
+from . import dist
+from .batches import MemoryBatches, split_batch
+from .guard import Guard, TrainingDiverged, grads_finite
+from .hooks import Hook, default_hooks, write_preview
+from .log import RunLogger
+from .precision import Precision
+from .setup import (
+    StopFlag,
+    check_loop,
+    data_meta,
+    make_optimizer,
+    pick_device,
+    resume_checkpoint,
+    step_seed,
+    truncate_metrics,
+    warn_if_disk_too_small,
+)
+
+
+class Trainer:
+    """Trains ``cfg`` into run directory ``out``.
+
+    ``data`` is the loaded training :class:`~gankit.data.Data` (``gankit.train.resolve_run``
+    loads it once); when omitted it is loaded from ``cfg.data``. ``hooks`` are extra
+    :class:`~gankit.train.hooks.Hook` objects or callables ``(TrainState) -> dict | None``.
+    """
+
+    def __init__(self, cfg: Config, out: str | Path, resume: bool = False, allow_config_change: bool = False,
+                 hooks: list[Hook | Callable] = (), data: Data | None = None):
+        self.cfg, self.out, self.data = cfg, Path(out), data
+        self.resume, self.allow_config_change = resume, allow_config_change
+        self.user_hooks = list(hooks)
+        self.rollback_requested = False
+        self.stop_requested = False
+        self.last_checkpoint: Path | None = None
+
+    # ---- set-up ----------------------------------------------------------------------
+    def setup(self) -> Trainer:
+        cfg = self.cfg
+        check_loop(cfg)
+        lp = self.lp = cfg.loop
+        if lp.threads:
+            torch.set_num_threads(lp.threads)
+        self.dinfo, self.device = dist.setup(pick_device(lp.device))
+        self.main = self.dinfo.main
+        if self.data is None:
+            from ..data import load_data
+
+            self.data = load_data(cfg.data)
+        data = self.data
+        self.meta = meta = data_meta(data)
+        recipe_cls = RECIPES.get(cfg.recipe)
+        cfg = self.cfg = recipe_cls.resolve(copy.deepcopy(cfg), meta)
+        self.augment = build_augment(cfg.augment)
+        if self.augment is not None and data.kind == "points":
+            raise UserError(f"augment.name={cfg.augment.name}: augmentation is for images, not 2D points")
+
+        ckpt = self._prepare_run_dir()
+        torch.manual_seed(lp.seed)  # network initialisation is seeded
+        self.recipe = recipe = recipe_cls(cfg, meta)
+        self.memory_format = (torch.channels_last if lp.channels_last and data.kind != "points"
+                              else torch.contiguous_format)
+        self.nets = {k: v.to(self.device).to(memory_format=self.memory_format)
+                     for k, v in recipe.build_nets().items()}
+        self.net_cfgs = dict(recipe.net_configs())
+        if lp.ema > 0:
+            self.nets["G_ema"] = copy.deepcopy(self.nets["G"]).eval().requires_grad_(False)
+            self.net_cfgs["G_ema"] = self.net_cfgs["G"]
+        self.optimizers = {
+            group: make_optimizer((p for n in names for p in self.nets[n].parameters()),
+                                  cfg.optim_g if group == "G" else cfg.optim_d, f"optim_{group.lower()}")
+            for group, names in recipe.groups.items()}
+        self.base_lr = {g: opt.param_groups[0]["lr"] for g, opt in self.optimizers.items()}
+        self.precision = Precision(lp.precision, self.device)
+        self.batches = MemoryBatches(data, cfg.data.batch_size, lp.seed, self.dinfo.rank, self.dinfo.world,
+                                     self.device, self.memory_format)
+        self.step, rollbacks = 0, 0
+        if ckpt is not None:
+            rollbacks = self._load_state(ckpt)
+            if self.main:
+                truncate_metrics(self.out, self.step)
+                print(f"gankit: resumed {self.out} from step {self.step}", file=sys.stderr)
+        self.guard = Guard(lp, rollbacks)
+        dist.broadcast_nets(self.nets, self.dinfo)
+        if self.main:
+            ckpt_io.clean_stale_temporaries(self.out)
+            warn_if_disk_too_small(self.out, ckpt_io.estimate_checkpoint_bytes(self.nets, self.optimizers),
+                                   lp.keep_checkpoints)
+        self.rng = torch.Generator()  # the step's noise stream (z, labels); reseeded every step
+        self.phases: list[Phase] = recipe.phases()
+        extra = []
+        if lp.eval_every > 0:  # in-training metrics (and checkpoints/best), see gankit.metrics.training
+            from ..metrics.training import make_eval_hook
+
+            extra.append(make_eval_hook(cfg))
+        self.hooks: list[Hook] = default_hooks(self.user_hooks + extra)
+        self.logger = RunLogger(self.out, tensorboard=lp.tensorboard, enabled=self.main)
+        self.grid_seed = lp.seed + 12345  # fixed noise: grids are comparable across steps
+        self.global_batch = cfg.data.batch_size * self.dinfo.world
+        self.last_checkpoint = ckpt
+        self.trained_g = False
+        return self
+
+    def _prepare_run_dir(self) -> Path | None:
+        """A new run directory, or the checkpoint to resume (a changed config is refused)."""
+        out, cfg = self.out, self.cfg
+        ckpt = None
+        if self.resume:
+            ckpt = resume_checkpoint(out, cfg, self.allow_config_change)
+        elif (out / "checkpoints").is_dir() and any((out / "checkpoints").glob("step_*")):
+            raise UserError(f"--out {out}: already holds a run; add --resume to continue it, or pick another --out")
+        if self.main:
+            out.mkdir(parents=True, exist_ok=True)
+            cfg.save(out / "config.yaml")
+            (out / "data.json").write_text(json.dumps(self.meta, indent=1))
+            skipped = self.data.info.get("skipped") or []
+            if skipped:
+                print(f"gankit: skipped {len(skipped)} unreadable file(s) in {cfg.data.name}", file=sys.stderr)
+        return ckpt
+
+    def _load_state(self, ckpt: Path) -> int:
+        """Weights, optimizer moments and loop state of ``ckpt``; returns its rollback count."""
+        state = ckpt_io.load_training_state(ckpt, self.nets, self.optimizers)
+        self.step = int(state["step"])
+        self.batches.seek(int(state.get("batches", 0)))
+        if self.augment is not None:
+            self.augment.load_state(state.get("augment", {}))
+        self.precision.load_state_dict(state.get("precision", {}))
+        return int(state.get("rollbacks", 0))
+
+    # ---- one step --------------------------------------------------------------------
+    def set_learning_rates(self, step: int) -> None:
+        """lr = configured lr x the guard's rollback factor (``loop.rollback_lr_factor`` per
+        rollback) x :meth:`lr_factor` (1 unless a schedule says otherwise)."""
+        scale = self.lp.rollback_lr_factor ** self.guard.rollbacks
+        for group, opt in self.optimizers.items():
+            lr = self.base_lr[group] * scale * self.lr_factor(group, step)
+            for pg in opt.param_groups:
+                pg["lr"] = lr
+
+    def lr_factor(self, group: str, step: int) -> float:
+        return 1.0
+
+    def train_step(self, step: int) -> dict:
+        """Run the phases of step ``step`` (0-based); returns their logs.
+
+        A non-finite loss or gradient skips that phase's optimizer step; the guard decides
+        whether training continues, rolls back (``self.rollback_requested``) or stops.
+        """
+        lp = self.lp
+        self.rng.manual_seed(step_seed(lp.seed, self.dinfo.rank, step, 1))
+        torch.manual_seed(step_seed(lp.seed, self.dinfo.rank, step, 2))  # augmentation, dropout
+        self.set_learning_rates(step)
+        active = [ph for ph in self.phases if step % ph.interval == 0]
+        # EMA follows G on the steps that run a G phase
+        self.trained_g = any(ph.opt == "G" for ph in active)
+        ctxs, logs, any_bad = None, {}, False
+        for i, ph in enumerate(active):
+            for r in range(ph.repeats):
+                if ctxs is None or r > 0:  # a step's first phase and every extra repeat: new batch
+                    ctxs = self._contexts(step)
+                # The last D repeat computes the fake batch once, with the graph to G, so the G
+                # phase that follows reuses it instead of running G again. (Not with
+                # accumulation, which exists to save memory: holding several graphs would not.)
+                if (self.recipe.share_fake and lp.accumulate == 1 and ph.opt != "G" and r == ph.repeats - 1
+                        and not ctxs[0].has_fake and any(p.opt == "G" for p in active[i + 1:])):
+                    for n in self.recipe.groups["G"]:
+                        self.nets[n].requires_grad_(True)
+                    with self.precision.autocast():
+                        ctxs[0].share_fake()
+                phase_logs, ok = self.run_phase(ph, ctxs)
+                if not ok:
+                    any_bad = True
+                    if self.guard.bad_step(step + 1, f"loss or gradient in phase {ph.name}") == "rollback":
+                        self.request_rollback()
+                        return logs
+                    continue
+                logs.update(phase_logs)
+                self._observe_augment(ph, ctxs)
+        if not any_bad:
+            self.guard.good_step()
+        if self.augment is not None:
+            logs.update(self.augment.logs())
+        return logs
+
+    def _contexts(self, step: int) -> list[StepContext]:
+        """A fresh batch, cut into ``loop.accumulate`` micro-batches, one context each."""
+        batch = self.batches.next()
+        ctxs = [StepContext(self.recipe, self.nets, mb, step, self.rng, self.device)
+                for mb in split_batch(batch, self.lp.accumulate)]
+        if self.augment is not None:
+            for c in ctxs:
+                c.augment = self.augment
+        return ctxs
+
+    def _observe_augment(self, ph: Phase, ctxs: list[StepContext]) -> None:
+        """ADA adapts its strength to the sign of D's outputs on reals (Karras et al. 2020, r_t)."""
+        signs = [float(c.real_sign) for c in ctxs if c.real_sign is not None]
+        if self.augment is not None and ph.opt == "D" and signs:
+            sign = dist.average_logs({"s": sum(signs) / len(signs)}, self.dinfo)["s"]
+            self.augment.observe(sign, self.global_batch)
+        for c in ctxs:
+            c.real_sign = None
+
+    def run_phase(self, ph: Phase, ctxs: list[StepContext]) -> tuple[dict, bool]:
+        """One optimizer step of a phase: backward over the micro-batches, sync, step.
+
+        Returns (logs, ok): with ``loop.check_finite``, a non-finite loss or gradient skips the
+        optimizer step (the weights never see it) and ``ok`` is False.
+        """
+        nets, recipe = self.nets, self.recipe
+        trained = recipe.groups[ph.opt]
+        for group, names in recipe.groups.items():
+            # Freeze the nets this phase does not train (no weight grads through D in the G
+            # phase); the generator keeps its flag while a shared fake still holds its graph.
+            keep = group == ph.opt or (group == "G" and ctxs[0].fake_has_graph)
+            for n in names:
+                nets[n].requires_grad_(keep)
+        opt = self.optimizers[ph.opt]
+        opt.zero_grad(set_to_none=True)
+        logs: dict = {}
+        for ctx in ctxs:  # gradients add up over micro-batches; ranks sync once, after the last
+            with self.precision.autocast():
+                result = ph.compute(ctx)
+            loss = result.pop("loss")
+            self.precision.backward(loss / len(ctxs) if len(ctxs) > 1 else loss)
+            for k, v in [(f"loss/{ph.name}", loss), *result.items()]:
+                v = v.detach() / len(ctxs) if torch.is_tensor(v) else v / len(ctxs)
+                logs[k] = logs[k] + v if k in logs else v
+            if ph.opt == "G":
+                ctx.fake_has_graph = False  # the graph to G is consumed
+        params = [p for n in trained for p in nets[n].parameters()]
+        if self.dinfo.enabled:
+            dist.average_grads(params, self.dinfo)
+        self.precision.unscale(opt)
+        ok = True
+        if self.lp.check_finite:
+            ok = grads_finite(logs[f"loss/{ph.name}"], params)
+            if self.dinfo.enabled:  # every rank must take the same decision
+                ok = dist.average_logs({"bad": 0.0 if ok else 1.0}, self.dinfo)["bad"] == 0.0
+        if ok:
+            self.precision.step(opt)
+            if ph.after_step is not None:
+                with torch.no_grad():
+                    ph.after_step(ctxs[-1])
+        else:
+            opt.zero_grad(set_to_none=True)
+        for n in trained:
+            nets[n].requires_grad_(True)
+        return logs, ok
+
+    # ---- what hooks call -------------------------------------------------------------
+    def request_rollback(self) -> None:
+        self.rollback_requested = True
+
+    def write_samples(self, step: int) -> None:
+        """The preview grid of ``step`` from fixed noise (rank 0 only)."""
+        if not self.main:
+            return
+        G = self.nets.get("G_ema", self.nets[self.recipe.sample_net])
+        was_training = G.training
+        G.eval()
+        # translation recipes show (input, output) pairs in grids; others their samples
+        x = getattr(self.recipe, "sample_grid", self.recipe.sample)(G, self.lp.n_samples, self.grid_seed)
+        G.train(was_training)
+        write_preview(self.out / "samples", step, x, self.data, self.meta, self.logger, self.cfg)
+
+    def save(self, step: int) -> Path:
+        """A checkpoint of ``step`` (written by rank 0; every rank waits for it)."""
+        if self.main:
+            state = {"batches": self.batches.counter, "time": time.time(), "rollbacks": self.guard.rollbacks,
+                     "augment": self.augment.state() if self.augment is not None else {},
+                     "precision": self.precision.state_dict()}
+            ckpt_io.save_checkpoint(self.out, step, self.cfg, self.meta, self.nets, self.net_cfgs,
+                                    self.optimizers, state, keep=self.lp.keep_checkpoints)
+        dist.barrier(self.dinfo)
+        return self.out / "checkpoints" / ckpt_io.step_dir_name(step)
+
+    def rollback(self) -> int:
+        """Reload the newest checkpoint (lower learning rates follow from the guard's count)."""
+        self.rollback_requested = False
+        try:
+            last = ckpt_io.find_checkpoint(self.out)
+        except UserError:
+            raise TrainingDiverged("training diverged before the first checkpoint; nothing to roll back to "
+                                   "(lower the learning rates or set loop.checkpoint_every smaller)") from None
+        self._load_state(last)
+        for hook in self.hooks:
+            hook.on_rollback(self, self.step)
+        return self.step
+
+    # ---- the steps -------------------------------------------------------------------
+    def run(self) -> Path:
+        """Train to ``loop.steps``; returns the last checkpoint's path."""
+        from tqdm.auto import tqdm
+
+        if not hasattr(self, "nets"):
+            self.setup()
+        lp = self.lp
+        self.bar = tqdm(total=lp.steps, initial=self.step, disable=None if (lp.progress and self.main) else True,
+                        unit="step", dynamic_ncols=True, file=sys.stderr, mininterval=0.5)
+        for hook in self.hooks:
+            hook.setup(self)
+        try:
+            with StopFlag() as flag:
+                while self.step < lp.steps:
+                    for hook in self.hooks:
+                        hook.before_step(self, self.step)
+                    logs = self.train_step(self.step)
+                    self.stop_requested = flag.stop
+                    if not self.rollback_requested:
+                        for hook in self.hooks:
+                            hook.after_step(self, self.step + 1, logs)
+                            if self.rollback_requested:
+                                break
+                    if self.rollback_requested:
+                        self.bar.n = self.rollback()
+                        continue
+                    self.step += 1
+                    self.bar.update(1)
+                    if flag.stop:
+                        if self.main:
+                            print(f"gankit: stopped at step {self.step}; checkpoint {self.last_checkpoint}. "
+                                  f"Continue with the same command and --resume.", file=sys.stderr)
+                        return self.last_checkpoint
+            if self.last_checkpoint is None:  # a fresh run of 0 steps: still leave a checkpoint
+                self.write_samples(self.step)
+                self.last_checkpoint = self.save(self.step)
+            return self.last_checkpoint
+        finally:
+            self.bar.close()
+            for hook in self.hooks:
+                hook.close(self)
+            self.batches.close()
+            self.logger.close()
+
+
+def train(cfg: Config, out: str | Path, resume: bool = False, allow_config_change: bool = False,
+          hooks: list[Hook | Callable] = (), data: Data | None = None) -> Path:
+    """Train ``cfg`` into run directory ``out``; returns the final checkpoint's path.
+
+    With ``resume`` the newest checkpoint in ``out`` is loaded (weights, optimizer moments,
+    step, augmentation state) and training continues to ``cfg.loop.steps``; the result is
+    identical to an uninterrupted run on CPU. Under ``torchrun`` each process is one rank of
+    a data-parallel run (see ``gankit.train.dist``).
+    """
+    return Trainer(cfg, out, resume, allow_config_change, hooks, data).setup().run()
+
+
+__all__ = ["Trainer", "train"]
