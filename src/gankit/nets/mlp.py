@@ -27,13 +27,16 @@ class MLPGenerator(nn.Module):
 
     ``out_shape`` is (D,) for points or (C, H, W) for images (then a tanh keeps pixels in
     [-1, 1]). With ``num_classes > 0`` the one-hot label is concatenated to z (Mirza &
-    Osindero 2014).
+    Osindero 2014). ``out_scale`` multiplies the output: G starts spread over the data's
+    range (e.g. 4 for grid25's [-4, 4] square) rather than within about one unit of the origin,
+    the G-side twin of the D's ``in_scale``.
     """
 
     def __init__(self, z_dim: int = 16, out_shape: list[int] = (2,), hidden: int = 256,
-                 depth: int = 3, num_classes: int = 0, tanh: bool = False, batchnorm: bool = False):
+                 depth: int = 3, num_classes: int = 0, tanh: bool = False, batchnorm: bool = False,
+                 out_scale: float = 1.0):
         super().__init__()
-        self.z_dim, self.num_classes = z_dim, num_classes
+        self.z_dim, self.num_classes, self.out_scale = z_dim, num_classes, float(out_scale)
         self.out_shape = tuple(out_shape)
         out = math.prod(self.out_shape)
         dims = [z_dim + num_classes] + [hidden] * depth
@@ -46,6 +49,8 @@ class MLPGenerator(nn.Module):
         x = self.body(z)
         if self.tanh:
             x = torch.tanh(x)
+        if self.out_scale != 1.0:
+            x = x * self.out_scale
         return x.view(len(z), *self.out_shape)
 
 

@@ -1,5 +1,11 @@
 """Step schedules: multipliers of a base value (learning rate, regularizer weight) over training.
 
+Configured in ``cfg.schedule`` (:class:`gankit.config.SchedulesConfig`) and applied by the
+trainer to every recipe: ``schedule.lr`` in :meth:`Trainer.lr_factor` (lr = optim lr x rollback
+factor x schedule), ``schedule.reg`` as ``StepContext.reg_scale`` (every regularizer weight).
+With ``steps: 0`` a decay ends at ``loop.steps``; resuming with a larger ``--steps`` then
+stretches it, so pin ``steps`` to extend a run on the same schedule.
+
 ``multiplier(sc, step, total)`` is a pure function of the step, so a resumed run, which restores
 the step, gets exactly the values the uninterrupted run had (the optimizers' stored lr is never
 read back: the loop sets ``base * multiplier`` before every step).
@@ -44,3 +50,9 @@ def multiplier(sc, step: int, total: int) -> float:
     if sc.kind == "cosine":
         return sc.final + (1.0 - sc.final) * 0.5 * (1.0 + math.cos(math.pi * t))
     return 1.0 + (sc.final - 1.0) * t
+
+
+def check_all(cfg) -> None:
+    """Check every schedule of ``cfg.schedule``."""
+    check(cfg.schedule.lr, "schedule.lr")
+    check(cfg.schedule.reg, "schedule.reg")
