@@ -11,10 +11,15 @@ from torch import nn
 from gankit.data import load_data
 from gankit.errors import UserError
 from gankit.nets.mlp import InputFeatures, MLPDiscriminator
-from gankit.nets.r3gan import R3GANDiscriminator, R3GANGenerator, R3GANMLPDiscriminator, R3GANMLPGenerator
+from gankit.nets.r3gan import (
+    R3GANDiscriminator,
+    R3GANGenerator,
+    R3GANMLPDiscriminator,
+    R3GANMLPGenerator,
+)
 from gankit.presets import build_config
-from gankit.regularizers import R1, R2, RegInputs, input_grad_penalty, r1_penalty
 from gankit.registry import RECIPES
+from gankit.regularizers import R1, R2, RegInputs, input_grad_penalty, r1_penalty
 from gankit.train import data_meta
 
 

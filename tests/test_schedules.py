@@ -94,7 +94,7 @@ def test_resume_restores_the_schedules_exactly(tmp_path):
     over = FAST + ["loop.checkpoint_every=3", "schedule.lr.kind=cosine", "schedule.lr.warmup=2",
                    "schedule.lr.final=0.1", "schedule.lr.steps=6", "schedule.reg.kind=linear", "schedule.reg.final=0.2",
             "schedule.reg.steps=6"]  # pinned: with steps 0 a decay ends at loop.steps (3, then 6)
-    cfg = lambda steps: build_config(recipe="r3gan", data="ring8", steps=steps, overrides=over)  # noqa: E731
+    cfg = lambda steps: build_config(recipe="r3gan", data="ring8", steps=steps, overrides=over)
     full, half = Record(), Record()
     train(cfg(6), tmp_path / "full", hooks=[full])
     train(cfg(3), tmp_path / "half", hooks=[half])

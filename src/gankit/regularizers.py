@@ -86,7 +86,7 @@ def input_grad_penalty(out: torch.Tensor, x: torch.Tensor, pack: int = 1) -> tor
     return _sq_norms(grad, pack).mean()
 
 
-def _zero_centred(inp: "RegInputs", on_fakes: bool) -> torch.Tensor:
+def _zero_centred(inp: RegInputs, on_fakes: bool) -> torch.Tensor:
     """R1 (reals) or R2 (fakes), reusing the phase's D scores when its inputs carry a graph."""
     x, y, scores = (inp.fake, inp.y_fake, inp.d_fake) if on_fakes else (inp.real, inp.y_real, inp.d_real)
     if scores is not None and x.requires_grad:
