@@ -157,7 +157,8 @@ class R3GANDiscriminator(nn.Module):
         for i, stage in enumerate(self.stages):
             x = stage(x)
             if i < len(self.stages) - 1:
-                x = F.interpolate(x, scale_factor=0.5, mode="bilinear", align_corners=False, antialias=True)
+                # x0.5 bilinear (align_corners=False) averages each 2x2 block: a low-pass + decimate
+                x = F.interpolate(x, scale_factor=0.5, mode="bilinear", align_corners=False)
         h = self.out(self.basis(x).flatten(1))  # [N, 1] or [N, C]
         if self.embed is None:
             return h.squeeze(1)
