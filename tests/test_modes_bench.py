@@ -21,7 +21,7 @@ def _bench(name: str):
     return mod
 
 
-RECOMMENDED = "pacgan"  # what `gankit train --data grid25` / `--data ring8` must pick
+RECOMMENDED = "r3gan"  # what `gankit train --data grid25` / `--data ring8` must pick
 
 
 @pytest.mark.parametrize("data", ["grid25", "ring8"])
