@@ -62,31 +62,8 @@ def run_digits(name: str, recipe: str | None, seed: int, overrides: list[str], o
                steps: int | None = None, n: int = N_FID) -> dict:
     """Train ``gankit train [--recipe R] --data digits --set loop.seed=S`` and score it with
     ``gankit eval --checkpoint RUN --metrics fid --extractor digits --n N`` (cached)."""
-    from gankit.config import apply_overrides
-    from gankit.metrics.evaluate import json_safe
-    from gankit.metrics.evaluate import run as eval_run
-    from gankit.presets import build_config
-    from gankit.train import train
-
-    run = out / name / f"seed{seed}"
-    done = run / "result.json"
-    if done.is_file():
-        return json.loads(done.read_text())
-    torch.set_num_threads(1)
-    cfg = build_config(recipe=recipe, data="digits", steps=steps,
-                       overrides=[*modes2d.COMMON, f"loop.seed={seed}", *overrides])
-    s = max(cfg.loop.steps, 1)
-    cfg = apply_overrides(cfg, [f"loop.sample_every={s}", f"loop.checkpoint_every={s}"])
-    load0 = modes2d._load()
-    t0, c0 = time.perf_counter(), time.process_time()
-    ckpt = train(cfg, run / "run")
-    wall, cpu = time.perf_counter() - t0, time.process_time() - c0
-    ev = json_safe(eval_run(str(ckpt), "fid", n, "digits"))
-    res = {"name": name, "recipe": cfg.recipe, "seed": seed, "steps": cfg.loop.steps, "overrides": overrides,
-           "checkpoint": str(ckpt), "wall_s": wall, "cpu_s": cpu, "load_start": load0, "load_end": modes2d._load(),
-           "fid": ev["fid"]}
-    done.write_text(json.dumps(res, indent=1))
-    return res
+    return stacked.run_one(name, recipe, seed, overrides, out, steps=steps, n=n, data="digits", metrics="fid",
+                           extractor="digits", keys=("fid",))
 
 
 def run_one(bench: str, spec: str, seed: int, out: Path, steps: int | None = None) -> dict:

@@ -245,12 +245,12 @@ class R1(Regularizer):
 
     def loss(self, inp):
         p = self.penalty(inp)
-        return 0.5 * self.weight * self.interval * p, {"reg/r1": p.detach()}
+        return 0.5 * self.weight * self.interval * p, {f"reg/{self.key}": p.detach()}
 
 
 @REGULARIZERS.register("r2")
 @dataclass
-class R2(Regularizer):
+class R2(R1):
     """R2: ``weight / 2 * E||grad D(G(z))||^2``, the zero-centred gradient penalty on fakes
     (Mescheder et al. 2018, eq. 10). R3GAN (Huang et al. 2024, sec. 2.2) uses R1 + R2 with one
     gamma: R1 alone lets D's gradient grow on the fakes' side, which with the relativistic
@@ -262,10 +262,6 @@ class R2(Regularizer):
 
     def penalty(self, inp):
         return _zero_centred(inp, on_fakes=True)
-
-    def loss(self, inp):
-        p = self.penalty(inp)
-        return 0.5 * self.weight * self.interval * p, {"reg/r2": p.detach()}
 
 
 @REGULARIZERS.register("cr")
