@@ -26,10 +26,7 @@ import argparse
 import json
 import statistics
 import sys
-import time
 from pathlib import Path
-
-import torch
 
 sys.path.insert(0, str(Path(__file__).parent))
 import modes2d

@@ -107,7 +107,7 @@ def test_recipe_sets_r1_r2_from_gamma_and_picks_point_nets():
     cfg = _resolved("ring8", "options.gamma=0.3")
     assert cfg.loss.name == "rpgan"
     assert cfg.loss.kwargs["r1"] == {"weight": 0.3, "interval": 1} and cfg.loss.kwargs["r2"]["weight"] == 0.3
-    assert (cfg.G.name, cfg.D.name) == ("r3gan_mlp_g", "r3gan_mlp_d")
+    assert (cfg.G.name, cfg.D.name) == ("mlp_g", "mlp_d")  # r3gan-ring8.yaml names its nets
     moons = _resolved("moons")  # no r3gan-moons preset: the image nets of r3gan.yaml become MLPs
     assert (moons.G.name, moons.D.name) == ("r3gan_mlp_g", "r3gan_mlp_d")
     assert _resolved("digits", "data.resolution=16").G.kwargs["resolution"] == 16
