@@ -19,6 +19,7 @@ from gankit.recipes.translation import TranslationRecipe
 from gankit.registry import NETS, RECIPES
 from gankit.train import train
 from gankit.train.log import read_metrics
+from gankit.train import resolve_config
 from gankit.train.setup import data_meta
 
 TINY = 8
@@ -169,10 +170,10 @@ def test_cyclegan_resume_is_exact_including_the_pools(tmp_path):
 def test_cyclegan_user_errors():
     with pytest.raises(UserError, match="options.identity"):  # 1-channel edges vs RGB photos
         cfg = tiny_config("cyclegan", data="edges2photo")
-        RECIPES.get("cyclegan").resolve(cfg, data_meta(load_data(cfg.data)))
+        resolve_config(cfg, data_meta(load_data(cfg.data)))
     with pytest.raises(UserError, match="unpaired or paired"):
         cfg = tiny_config("cyclegan", data="digits")
-        RECIPES.get("cyclegan").resolve(cfg, data_meta(load_data(cfg.data)))
+        resolve_config(cfg, data_meta(load_data(cfg.data)))
 
 
 # ------------------------------------------------------------------ stargan / srgan / spade
@@ -212,7 +213,7 @@ def test_srgan_content_options():
 def test_spade_needs_label_maps_and_uses_noise():
     with pytest.raises(UserError, match="label maps"):
         cfg = tiny_config("spade", data="digits")
-        RECIPES.get("spade").resolve(cfg, data_meta(load_data(cfg.data)))
+        resolve_config(cfg, data_meta(load_data(cfg.data)))
     G = NETS.build("spade_g", num_labels=4, resolution=16, ngf=4, hidden=8, z_dim=8).eval()
     m = torch.nn.functional.one_hot(torch.randint(4, (2, 16, 16)), 4).permute(0, 3, 1, 2).float()
     a, b = G(m, torch.randn(2, 8)), G(m, torch.randn(2, 8))
@@ -225,4 +226,4 @@ def test_spade_needs_label_maps_and_uses_noise():
 def test_wrong_data_kind(recipe, data):
     cfg = tiny_config(recipe, data=data)
     with pytest.raises(UserError, match="needs"):
-        RECIPES.get(recipe).resolve(cfg, data_meta(load_data(cfg.data)))
+        resolve_config(cfg, data_meta(load_data(cfg.data)))

@@ -210,3 +210,42 @@ def test_infogan_code_grid(tmp_path, capsys):
     # a column varies only its code: rows differ (noise), columns differ (the code)
     assert not torch.equal(grids["cat0"][0, 0], grids["cat0"][0, 5])
     assert not torch.equal(grids["cont0"][0, 0], grids["cont0"][1, 0])
+
+
+def test_slerp_ends_norm_and_parallel_rows():
+    from gankit.latent import slerp
+
+    g = torch.Generator().manual_seed(0)
+    a, b = torch.randn(3, 16, generator=g), torch.randn(3, 16, generator=g)
+    assert torch.allclose(slerp(a, b, 0.0), a, atol=1e-5) and torch.allclose(slerp(a, b, 1.0), b, atol=1e-5)
+    b = b / b.norm(dim=1, keepdim=True) * a.norm(dim=1, keepdim=True)
+    mid = slerp(a, b, 0.5)
+    assert torch.allclose(mid.norm(dim=1), a.norm(dim=1), rtol=1e-4)  # stays on the sphere
+    assert (mid.norm(dim=1) > torch.lerp(a, b, 0.5).norm(dim=1)).all()  # where lerp cuts inside it
+    same = slerp(a[:1], 2 * a[:1], 0.5)  # parallel: lerp's point
+    assert torch.allclose(same, 1.5 * a[:1], atol=1e-5)
+
+
+def test_load_directions_json_and_files_without_space(tmp_path):
+    from safetensors.torch import save_file
+
+    from gankit.errors import UserError
+    from gankit.latent import load_directions
+
+    j = tmp_path / "d.json"
+    j.write_text(json.dumps({"space": "w", "directions": {"a": [1.0, 2.0], "b": [0.0, -1.0]}}))
+    dirs, meta = load_directions(j)
+    assert meta["gankit:space"] == "w" and dirs["a"].tolist() == [1.0, 2.0] and sorted(dirs) == ["a", "b"]
+    bare = tmp_path / "bare.safetensors"
+    save_file({"x": torch.ones(3)}, str(bare))
+    with pytest.raises(UserError, match="no gankit:space metadata"):
+        load_directions(bare)  # `gankit edit` keeps refusing a file that does not say its space
+    assert load_directions(bare, default_space="z")[1]["gankit:space"] == "z"
+    save_file({"x": torch.ones(3)}, str(bare), metadata={"space": "w"})
+    assert load_directions(bare)[1]["gankit:space"] == "w"
+    j.write_text(json.dumps({"space": "q", "directions": {}}))
+    with pytest.raises(UserError, match="space must be z or w"):
+        load_directions(j)
+    j.write_text("{broken")
+    with pytest.raises(UserError, match="not a directions file"):
+        load_directions(j)

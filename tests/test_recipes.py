@@ -3,7 +3,6 @@ and a checkpoint round trip. Parametrised over the registry, so a new recipe is 
 moment it registers (with a ``presets/<recipe>.yaml``)."""
 from __future__ import annotations
 
-import copy
 import inspect
 import math
 
@@ -13,7 +12,7 @@ import torch
 import gankit
 from gankit.config import DataConfig, apply_overrides
 from gankit.data import load_data
-from gankit.data.base import IMAGE_KINDS
+from gankit.modality import modality
 from gankit.errors import UserError
 from gankit.generate import sample as generate_sample
 from gankit.presets import HERE as PRESETS
@@ -21,9 +20,8 @@ from gankit.presets import build_config
 from gankit.recipes.adversarial import AdversarialRecipe
 from gankit.recipes.base import StepContext
 from gankit.registry import NETS, RECIPES
-from gankit.train import train
+from gankit.train import resolve_loaded, train
 from gankit.train.log import read_metrics
-from gankit.train.setup import data_meta
 
 WIDTH_KEYS = ("hidden", "ngf", "ndf", "width")  # net kwargs shrunk to SMALL for speed
 SMALL = 16
@@ -40,7 +38,7 @@ def _kind(data: str) -> str:
 
 
 def _skip_duplicate(data: str, res: int | None) -> None:
-    if res == 32 and load_data(DataConfig(name=data, resolution=8)).kind not in IMAGE_KINDS:
+    if res == 32 and not modality(load_data(DataConfig(name=data, resolution=8))).images:
         pytest.skip("data without a resolution: tested once")
 
 
@@ -81,11 +79,8 @@ def small_config(recipe: str, data: str, res: int | None, steps: int = 3, extra:
 
 
 def resolved(cfg):
-    data = load_data(cfg.data)
-    meta = data_meta(data)
-    cls = RECIPES.get(cfg.recipe)
-    cfg = cls.resolve(copy.deepcopy(cfg), meta)
-    return cls(cfg, meta), data, meta
+    run = resolve_loaded(cfg)
+    return RECIPES.get(run.cfg.recipe)(run.cfg, run.meta), run.data, run.meta
 
 
 def train_small(tmp_path, recipe, data, res, steps=3, extra=()):

@@ -1,11 +1,10 @@
-"""``gankit.studio``: the API functions (fast, no browser), the HTTP server in-process on an
-ephemeral port, input bounds, per-session state, and a small load test."""
+"""``gankit.studio``: the API functions (fast, no browser), the web app through a test client,
+input bounds, per-session state, and a small load test on a real server. The security probes
+(Host, token, CSRF, timeouts, hostile bodies, symlinks, sessions) are in test_studio_security."""
 from __future__ import annotations
 
 import json
 import threading
-import urllib.error
-import urllib.request
 
 import numpy as np
 import pytest
@@ -13,18 +12,19 @@ import torch
 
 from gankit.cli import main
 from gankit.errors import UserError
-from gankit.studio import LIMITS, Studio, make_server, start_in_thread
-from gankit.studio import models as smodels
-from gankit.studio.sessions import SessionStore, new_session_id
-from test_studio_support import decode_data_url, extra_root, pixel_bomb, png, runs_root
+from gankit.studio import LIMITS, Studio, make_server, render, start_in_thread
+from gankit.studio.api import LOCAL
+from test_studio_support import (
+    client_for,
+    decode_data_url,
+    extra_root,
+    pixel_bomb,
+    png,
+    real_http,
+    runs_root,
+)
 
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)  # what `gankit studio` runs with (see studio.server.serve)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_thread")  # what `gankit studio` runs with (--threads 1)
 
 
 @pytest.fixture(scope="module")
@@ -43,24 +43,8 @@ def studio(root):
 
 
 @pytest.fixture(scope="module")
-def server(root):
-    srv = make_server(runs=root)
-    start_in_thread(srv)
-    yield srv
-    srv.shutdown()
-    srv.server_close()
-
-
-def http(srv, path, body=None, headers=None, raw=False, method=None):
-    """(status, parsed JSON or bytes) of one request to the in-process server."""
-    data = body if raw or body is None else json.dumps(body).encode()
-    req = urllib.request.Request(srv.url.rstrip("/") + path, data=data, headers=headers or {}, method=method)
-    try:
-        with urllib.request.urlopen(req, timeout=60) as r:
-            status, payload, ctype = r.status, r.read(), r.headers.get("Content-Type", "")
-    except urllib.error.HTTPError as e:
-        status, payload, ctype = e.code, e.read(), e.headers.get("Content-Type", "")
-    return status, (json.loads(payload) if "json" in ctype else payload)
+def client(studio):
+    return client_for(studio)
 
 
 # --------------------------------------------------------------------------- models, generate
@@ -126,17 +110,9 @@ def test_generate_points_model_gives_points_and_a_scatter(studio):
 # --------------------------------------------------------------------------- explore
 
 
-def test_slerp_ends_and_norm():
-    a, b = torch.randn(1, 16), torch.randn(1, 16)
-    assert torch.allclose(smodels.slerp(a, b, 0.0), a, atol=1e-5)
-    assert torch.allclose(smodels.slerp(a, b, 1.0), b, atol=1e-5)
-    b = b / b.norm() * a.norm()
-    assert torch.allclose(smodels.slerp(a, b, 0.5).norm(), a.norm(), rtol=1e-4)  # stays on the sphere
-
-
 def test_interpolation_ends_are_the_seeds_images(studio):
     lm = studio.models.get("dcgan")
-    one, strip = smodels.interpolate(lm, 3, 9, 0.5, "slerp", frames=5)
+    one, strip = render.interpolate(lm, 3, 9, 0.5, "slerp", frames=5)
     assert one.shape[0] == 1 and strip.shape[0] == 5
     with torch.no_grad():
         a, b = lm.model.sample(1, seed=3), lm.model.sample(1, seed=9)
@@ -188,6 +164,28 @@ def test_style_mixing_only_for_style_based_models(studio, extra):
     with pytest.raises(UserError, match="give 1..6 seeds"):
         s.stylemix({"model": "stylegan2", "coarse": ",".join(map(str, range(7)))})
     assert s.interpolate({"model": "stylegan2", "a": 0, "b": 1, "t": 0.5, "truncation": 0.7})["image"]
+
+
+def test_w_space_directions_json_move_a_style_based_image(extra):
+    from gankit.checkpoint import find_checkpoint
+
+    s = Studio(runs=extra)
+    G = s.models.get("stylegan2").G
+    f = find_checkpoint(extra / "stylegan2").parent.parent / "directions.json"  # in the run directory
+    g = torch.Generator().manual_seed(0)
+    f.write_text(json.dumps({"space": "w", "directions": {"up": torch.randn(G.w_dim, generator=g).tolist(),
+                                                          "bad": [1.0, 2.0]}}))
+    try:
+        s = Studio(runs=extra)
+        cap = s.model({"model": "stylegan2"})["explore"]
+        assert cap["directions"] == ["up"] and cap["directions_space"] == "w"
+        lm = s.models.get("stylegan2")
+        base, moved = render.edit(lm, 4, {"up": 0.0}), render.edit(lm, 4, {"up": 3.0})
+        with torch.no_grad():  # amount 0 (in w) is the seed's own image (its z's first interpolation frame)
+            assert torch.allclose(base, render.interpolate(lm, 4, 5, 0.0, "lerp", frames=2)[0], atol=1e-5)
+        assert (base - moved).abs().max() > 1e-3
+    finally:
+        f.unlink()
 
 
 # --------------------------------------------------------------------------- translate, detect, uploads
@@ -263,7 +261,7 @@ def test_monitor_lists_runs_curves_and_follows_new_rows(studio, root):
 
 
 def test_playground_per_session_and_bounded(studio):
-    a, b = new_session_id(), new_session_id()
+    a, b = studio.sessions.issue(LOCAL), studio.sessions.issue(LOCAL)
     s0 = studio.playground_new({"dataset": "moons", "loss": "hinge", "pack": 3}, a)
     assert s0["step"] == 0 and len(s0["real"]) == len(s0["fake"]) and s0["heat"]["n"] ** 2 == len(s0["heat"]["values"])
     studio.playground_new({"dataset": "ring8", "loss": "wasserstein", "gp": 10}, b)
@@ -280,78 +278,97 @@ def test_playground_per_session_and_bounded(studio):
         with pytest.raises(UserError, match=message):
             studio.playground_new(params, a)
     with pytest.raises(UserError, match="press Reset"):
-        studio.playground_step({}, new_session_id())
+        studio.playground_step({}, studio.sessions.issue(LOCAL))
+    for bad in ("bad id!", "A" * 22, a[:-1] + ("0" if a[-1] != "0" else "1")):  # never one the client made up
+        with pytest.raises(UserError, match="session"):
+            studio.playground_step({}, bad)
     with pytest.raises(UserError, match="session"):
-        studio.playground_step({}, "bad id!")
-
-
-def test_session_store_is_bounded():
-    store = SessionStore(max_sessions=3)
-    ids = [new_session_id() for _ in range(5)]
-    for i in ids:
-        store.get(i).data["x"] = i
-    assert len(store) == 3 and store.get(ids[-1]).data["x"] == ids[-1]
-    assert store.get(ids[0]).data == {}  # evicted: a fresh session
+        studio.playground_step({}, a, client="10.0.0.9")  # another client cannot use a's id
 
 
 # --------------------------------------------------------------------------- HTTP
 
 
-def test_http_pages_errors_and_security(server):
-    status, page = http(server, "/")
-    assert status == 200 and b"gankit" in page and b"/static/app.js" in page
-    assert http(server, "/static/app.js")[0] == 200 and http(server, "/static/style.css")[0] == 200
-    assert http(server, "/static/..%2Fapi.py")[0] == 404
-    status, err = http(server, "/api/nope")
-    assert status == 404 and "error" in err
-    status, err = http(server, "/api/generate", b"{not json", raw=True)
-    assert status == 400 and "not valid JSON" in err["error"]
-    status, err = http(server, "/api/generate", {"model": "dcgan", "batch": 1000})
-    assert status == 400 and err == {"error": "batch must be in 1..64, got 1000"}
-    status, err = http(server, "/api/detect", b"\0" * (LIMITS["upload_bytes"] + 10), raw=True)
-    assert status == 413 and "more than the limit" in err["error"]
-    status, err = http(server, "/api/detect", pixel_bomb(), raw=True)
-    assert status == 400 and "pixels" in err["error"]
-    status, err = http(server, "/api/info", headers={"Host": "evil.example:80"})
-    assert status == 403
-    status, r = http(server, "/api/run/sample?name=dcgan")
-    assert status == 200 and r[:4] == b"\x89PNG"
+def test_http_pages_errors_and_limits(client):
+    r = client.get("/")
+    assert r.status_code == 200 and b"gankit" in r.content and b"/static/app.js" in r.content
+    assert "default-src 'self'" in r.headers["content-security-policy"]
+    assert client.get("/static/app.js").status_code == 200 and client.get("/static/style.css").status_code == 200
+    assert client.get("/static/..%2Fapi.py").status_code == 404
+    r = client.get("/api/nope")
+    assert r.status_code == 404 and "error" in r.json()
+    r = client.post("/api/generate", content=b"{not json", headers={"Content-Type": "application/json"})
+    assert r.status_code == 400 and "not valid JSON" in r.json()["error"]
+    r = client.post("/api/generate", json={"model": "dcgan", "batch": 1000})
+    assert r.status_code == 400 and r.json() == {"error": "batch must be in 1..64, got 1000"}
+    r = client.post("/api/generate", json={"model": "dcgan", "batch": [4]})
+    assert r.status_code == 422 and r.json() == {"error": "batch: Input should be a valid integer"}
+    r = client.post("/api/generate", json={"model": "dcgan", "bacth": 4})
+    assert r.status_code == 422 and r.json()["error"].startswith("bacth: Extra inputs")
+    r = client.post("/api/generate", content=b"{" + b" " * 70_000 + b"}", headers={"Content-Type": "application/json"})
+    assert r.status_code == 413 and "error" in r.json()
+    r = client.post("/api/detect", files={"file": ("big.png", b"\0" * (LIMITS["upload_bytes"] + 10), "image/png")})
+    assert r.status_code == 413 and "more than the limit" in r.json()["error"]
+    r = client.post("/api/detect", files={"file": ("bomb.png", pixel_bomb(), "image/png")})
+    assert r.status_code == 400 and "pixels" in r.json()["error"]
+    r = client.post("/api/detect")
+    assert r.status_code == 415  # no body type at all
+    r = client.get("/api/run/sample", params={"name": "dcgan"})
+    assert r.status_code == 200 and r.content[:4] == b"\x89PNG"
+    assert client.options("/api/generate").status_code == 405
 
 
-def test_http_internal_error_is_json_without_traceback(server, monkeypatch, capsys):
+def test_http_reveals_no_absolute_path(client, root):
+    secret = str(root.resolve())
+    for r in (client.get("/api/info"), client.get("/api/model", params={"model": "dcgan"}), client.get("/api/runs"),
+              client.get("/api/run", params={"name": "dcgan"}), client.post("/api/generate", json={"model": "dcgan"})):
+        assert r.status_code == 200 and secret not in r.text
+    info = client.get("/api/info").json()
+    assert info["runs_root"] == root.resolve().name
+    assert client.get("/api/model", params={"model": "dcgan"}).json()["path"].startswith("dcgan/checkpoints/")
+    im = decode_data_url(client.post("/api/generate", json={"model": "dcgan", "batch": 1}).json()["image"])
+    assert im.text["gankit:checkpoint"].startswith("dcgan/checkpoints/")
+
+
+def test_http_internal_error_is_json_without_traceback(client, monkeypatch, capsys):
     def boom(p):
         raise RuntimeError("secret internals")
 
-    monkeypatch.setattr(server.studio, "runs", boom)
-    status, err = http(server, "/api/runs")
-    assert status == 500 and err == {"error": "internal error (RuntimeError); see the studio's log"}
+    monkeypatch.setattr(client.app.state.studio, "runs", boom)
+    r = client.get("/api/runs")
+    assert r.status_code == 500 and r.json() == {"error": "internal error (RuntimeError); see the studio's log"}
     assert "secret internals" in capsys.readouterr().err  # the log has it, the page does not
 
 
-def test_http_playground_session_header(server):
-    sid = http(server, "/api/info")[1]["session"]
-    status, s = http(server, "/api/playground/new", {"dataset": "spiral"}, headers={"X-Gankit-Session": sid})
-    assert status == 200 and s["step"] == 0
-    status, s = http(server, "/api/playground/step", {"steps": 3}, headers={"X-Gankit-Session": sid})
-    assert status == 200 and s["step"] == 3
-    status, err = http(server, "/api/playground/step", {"steps": 3})
-    assert status == 400 and "session" in err["error"]
+def test_http_playground_session_header(client):
+    sid = client.get("/api/info").json()["session"]
+    r = client.post("/api/playground/new", json={"dataset": "spiral"}, headers={"X-Gankit-Session": sid})
+    assert r.status_code == 200 and r.json()["step"] == 0
+    r = client.post("/api/playground/step", json={"steps": 3}, headers={"X-Gankit-Session": sid})
+    assert r.status_code == 200 and r.json()["step"] == 3
+    r = client.post("/api/playground/step", json={"steps": 3})
+    assert r.status_code == 400 and "session" in r.json()["error"]
 
 
-def test_load_twenty_concurrent_generate_requests(server):
+def test_load_twenty_concurrent_generate_requests(root):
+    srv = make_server(runs=root)
+    start_in_thread(srv)
     results: list = [None] * 20
+    try:
+        def one(i):
+            try:
+                results[i] = real_http(srv, "/api/generate", {"model": "dcgan", "seed": i, "batch": 4})
+            except Exception as e:  # noqa: BLE001 - reported by the assertion below
+                results[i] = (repr(e), None)
 
-    def one(i):
-        try:
-            results[i] = http(server, "/api/generate", {"model": "dcgan", "seed": i, "batch": 4})
-        except Exception as e:  # noqa: BLE001 - reported by the assertion below
-            results[i] = (repr(e), None)
-
-    threads = [threading.Thread(target=one, args=(i,)) for i in range(20)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(120)
+        threads = [threading.Thread(target=one, args=(i,)) for i in range(20)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(120)
+    finally:
+        srv.shutdown()
+        srv.server_close()
     assert all(r is not None and r[0] == 200 for r in results), [r and r[0] for r in results]
     images = [r[1]["image"] for r in results]
     assert len(set(images)) == 20  # each request got its own seed's samples
@@ -366,13 +383,14 @@ def test_cli_user_errors_exit_2(tmp_path, capsys, root):
     assert main(["studio", "--runs", str(tmp_path / "none")]) == 2
     assert main(["studio", "--runs", str(root), "--threads", "0"]) == 2
     assert main(["studio", "--runs", str(root), "--port", "70000"]) == 2
+    assert main(["studio", "--runs", str(root), "--token", "short"]) == 2
     srv = make_server(runs=root)  # a port in use
     try:
         assert main(["studio", "--runs", str(root), "--port", str(srv.server_address[1])]) == 2
     finally:
         srv.server_close()
     errs = [line for line in capsys.readouterr().err.splitlines() if line]
-    assert len(errs) == 5 and all(line.startswith("gankit: error: ") for line in errs)
+    assert len(errs) == 6 and all(line.startswith("gankit: error: ") for line in errs), errs
 
 
 @pytest.mark.slow

@@ -122,7 +122,7 @@ def test_monitor_shows_curves_and_follows_the_run(page, root, tmp_path):
     page.wait_for_selector('#mon-charts .chart[data-group="loss"] canvas')
     page.wait_for_function("() => document.querySelector('#mon-sample').naturalWidth > 0")
     assert _painted(page, '#mon-charts .chart[data-group="loss"] canvas') > 200
-    assert "dcgan" in page.inner_text("#mon-compare")
+    page.wait_for_function("() => document.querySelector('#mon-compare').innerText.includes('dcgan')")
     metrics = root / "dcgan" / "metrics.jsonl"
     before = metrics.read_text()
     try:  # `gankit train` in another process logs a new row: the page picks it up by polling
@@ -185,20 +185,74 @@ def test_oversized_uploads_show_an_error(page, tmp_path):
     page.screenshot(path=tmp_path / "detect.png", full_page=True)
 
 
+def test_token_link_logs_the_browser_in(browser, root, tmp_path):
+    """A studio with a token (as beyond loopback): the printed link sets the cookie, then every
+    page works; without the link the page is refused."""
+    srv = make_server(runs=root, token="browser-token-0123456789")
+    start_in_thread(srv)
+    try:
+        ctx = browser.new_context()
+        page = ctx.new_page()
+        page.set_default_timeout(30_000)
+        resp = page.goto(srv.url)
+        assert resp.status == 403 and "token" in page.content()
+        ctx2, page2, errors = _open(browser, srv.login_url)
+        assert "token" not in page2.url  # redirected to the plain URL
+        page2.select_option("#model", "dcgan")
+        page2.click("#gen-go")
+        page2.wait_for_function("() => document.querySelector('#gen-img').naturalWidth > 0")
+        _tab(page2, "playground")
+        page2.wait_for_function("() => !document.querySelector('#pg-reset').disabled")
+        page2.click("#pg-step")
+        page2.wait_for_function("() => document.querySelector('#pg-step-n').textContent !== '0'")
+        page2.screenshot(path=tmp_path / "token.png", full_page=True)
+        ctx.close()
+        ctx2.close()
+        assert not errors, errors
+    finally:
+        srv.shutdown()
+        srv.server_close()
+
+
+def test_a_foreign_page_cannot_make_the_studio_work(browser, server, monkeypatch):
+    """A page of another origin posts to the studio as a drive-by would (a simple text/plain
+    request needs no preflight, a JSON one does): the studio never runs the request."""
+    calls = []
+    real = server.studio.generate
+    monkeypatch.setattr(server.studio, "generate", lambda p: calls.append(p) or real(p))
+    ctx = browser.new_context()
+    page = ctx.new_page()
+    page.route("http://evil.test/", lambda route: route.fulfill(body="<html><body>hi</body></html>",
+                                                               content_type="text/html"))
+    page.goto("http://evil.test/")
+    out = page.evaluate("""async (url) => {
+        const res = [];
+        for (const type of ["text/plain", "application/json", "multipart/form-data; boundary=x"]) {
+          try { await fetch(url, { method: "POST", headers: { "Content-Type": type }, mode: "no-cors",
+                                   body: '{"model": "dcgan", "batch": 64}' }); res.push("sent"); }
+          catch (e) { res.push("blocked"); }
+        }
+        return res; }""", server.url + "api/generate")
+    ctx.close()
+    assert len(out) == 3 and calls == []
+    assert real({"model": "dcgan", "batch": 1})["n"] == 1  # the same call from the page itself works
+
+
 # --------------------------------------------------------------------------- README screenshots
 
 
 def _combined_root(tmp_path, *roots) -> Path:
-    """One runs folder with links to every run of ``roots`` (later names win)."""
+    """One runs folder with a copy of every run of ``roots`` (later names win; copies, since
+    the studio does not follow links out of its runs folder)."""
+    import shutil
+
     out = tmp_path / "all-runs"
     out.mkdir()
     for r in roots:
         for run in sorted(Path(r).iterdir()):
             if run.is_dir() and not run.name.startswith("."):
-                link = out / run.name
-                if link.is_symlink():
-                    link.unlink()
-                link.symlink_to(run.resolve(), target_is_directory=True)
+                shutil.rmtree(out / run.name, ignore_errors=True)
+                shutil.copytree(run, out / run.name, symlinks=False)
     return out
 
 

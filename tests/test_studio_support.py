@@ -57,6 +57,32 @@ def extra_root(tmp_path_factory):
     return _MEMO["extra"]
 
 
+ORIGIN = "http://127.0.0.1:7860"
+
+
+def client_for(studio, policy=None, origin: str | None = ORIGIN, peer=("testclient", 50000), **kw):
+    """A test client of the studio's app that talks like the page: Host 127.0.0.1:7860 and,
+    unless ``origin=None``, that same Origin on every request; ``peer`` is its address."""
+    from fastapi.testclient import TestClient
+
+    from gankit.studio import create_app
+
+    headers = {"Origin": origin} if origin else {}
+    return TestClient(create_app(studio, policy, **kw), base_url=ORIGIN, headers=headers,
+                      raise_server_exceptions=False, client=peer, follow_redirects=False)
+
+
+def real_http(srv, path: str, body=None, headers=None, method: str | None = None, timeout: float = 60):
+    """(status, parsed JSON or bytes) of one request to a studio served on a real socket, sent
+    the way the page sends it (same-origin Origin, JSON body)."""
+    import httpx
+
+    url = srv.url.rstrip("/") + path
+    h = {"Origin": srv.url.rstrip("/"), **(headers or {})}
+    r = httpx.request(method or ("GET" if body is None else "POST"), url, json=body, headers=h, timeout=timeout)
+    return r.status_code, (r.json() if "json" in r.headers.get("content-type", "") else r.content)
+
+
 def decode_data_url(url: str):
     """A ``data:image/png;base64,...`` URL as a PIL image."""
     from PIL import Image

@@ -24,13 +24,12 @@ class _Parser(argparse.ArgumentParser):
 
 
 def cmd_train(args) -> int:
-    from .presets import build_config
-    from .train import train
+    from .train import resolve_run, train
 
-    cfg = build_config(recipe=args.recipe, data=args.data, config_file=args.config, steps=args.steps,
-                       overrides=args.set or [])
-    out = args.out or f"runs/{cfg.recipe}-{_slug(cfg.data.name)}"
-    final = train(cfg, out, resume=args.resume, allow_config_change=args.allow_config_change)
+    run = resolve_run(recipe=args.recipe, data=args.data, config_file=args.config, steps=args.steps,
+                      overrides=args.set or [])
+    out = args.out or f"runs/{run.cfg.recipe}-{_slug(run.cfg.data.name)}"
+    final = train(run, out, resume=args.resume, allow_config_change=args.allow_config_change)
     if int(os.environ.get("RANK", "0")) == 0:  # under torchrun, one report
         print(f"run: {out}\ncheckpoint: {final}\nsamples: {out}/samples/latest.png")
     return 0
@@ -168,10 +167,14 @@ def cmd_eval(args) -> int:
 
 
 def cmd_studio(args) -> int:
-    from .studio import serve
+    try:  # FastAPI and uvicorn are the optional `studio` extra
+        from .studio import serve
+    except ImportError as e:
+        raise UserError(f"studio: {e.name or 'a web package'} is not installed: pip install 'gankit[studio]'") from None
 
     serve(checkpoint=args.checkpoint, runs=args.runs, port=args.port, host=args.host, detector=args.detector,
-          threads=args.threads, verbose=args.verbose)
+          threads=args.threads, verbose=args.verbose, token=args.token, allow_hosts=args.allow_host or (),
+          workers=args.workers)
     return 0
 
 
@@ -396,7 +399,12 @@ def build_parser() -> argparse.ArgumentParser:
     st.add_argument("--checkpoint", help="a checkpoint or run directory to serve")
     st.add_argument("--runs", help="a folder of run directories (monitor them; pick any as the model)")
     st.add_argument("--port", type=int, default=7860, help="port (default 7860; 0 picks a free one)")
-    st.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1, this machine only)")
+    st.add_argument("--host", default="127.0.0.1",
+                    help="address to listen on (default 127.0.0.1, this machine only; any other needs a token)")
+    st.add_argument("--token", help="access token (default beyond loopback: a random one, printed in the URL)")
+    st.add_argument("--allow-host", action="append", metavar="NAME",
+                    help="a further Host name the studio answers to (e.g. its DNS name; repeatable)")
+    st.add_argument("--workers", type=int, default=2, help="pictures made at once (default 2)")
     st.add_argument("--detector", help="a detector folder from `gankit detect train` (for the Detect page)")
     st.add_argument("--threads", type=int, default=1, help="PyTorch threads per request (default 1)")
     st.add_argument("--verbose", action="store_true", help="log every request")

@@ -1,7 +1,7 @@
 """Sampling from a trained model into files: PNGs + grid for images, .npy + scatter for 2D.
 
-Each data kind has a writer in ``WRITERS`` (``writer(x, out_dir, model, provenance) -> {name:
-path}``); a new modality registers its own (text file, CSV, GIF, ...).
+Each data kind's files come from its writer (``gankit.outputs.<kind>.write``, named by the kind's
+:class:`~gankit.modality.Modality`): PNGs for images, .npy for points, .txt, .csv, GIFs ...
 """
 from __future__ import annotations
 
@@ -9,16 +9,14 @@ import functools
 import hashlib
 from pathlib import Path
 
-import numpy as np
 import torch
 
 from . import viz
-from .checkpoint import Model
+from .checkpoint import Model, unwrap
 from .errors import UserError
-from .registry import Registry
+from .modality import modality
 
 CHUNK = 500
-WRITERS = Registry("sample writer")
 
 
 def text_prompts(model: Model, n: int, text: list[str] | None = None) -> list[str] | None:
@@ -28,7 +26,7 @@ def text_prompts(model: Model, n: int, text: list[str] | None = None) -> list[st
     ``n`` captions of the model's held-out data (the recipe's ``default_captions``).
     UserError for ``--text`` on a model that is not text-conditional, or an empty caption.
     """
-    is_text = bool(getattr(model.recipe, "text_conditional", False))
+    is_text = model.recipe.text_conditional
     if text is not None and not is_text:
         raise UserError(f"--text: this model ({model.config.recipe}) is not text-conditional; "
                         f"text-to-image needs a checkpoint of recipe text2image")
@@ -43,6 +41,11 @@ def text_prompts(model: Model, n: int, text: list[str] | None = None) -> list[st
     return [t for t in text for _ in range(n)]
 
 
+def num_classes(model: Model) -> int:
+    """The number of classes of a class-conditional generator (0 for unconditional ones)."""
+    return int(model.meta.get("num_classes", 0)) if getattr(unwrap(model.generator), "num_classes", 0) else 0
+
+
 @torch.no_grad()
 def sample(model: Model, n: int, seed: int = 0, class_: int | None = None,
            truncation: float | None = None, texts: list[str] | None = None) -> torch.Tensor:
@@ -54,7 +57,7 @@ def sample(model: Model, n: int, seed: int = 0, class_: int | None = None,
         raise UserError(f"--n must be >= 1, got {n}")
     if texts is not None and class_ is not None:
         raise UserError("--class: this model is text-conditional; use --text")
-    ncls = int(model.meta.get("num_classes", 0)) if getattr(model.generator, "num_classes", 0) else 0
+    ncls = num_classes(model)
     if class_ is not None:
         if not ncls:
             raise UserError("--class: this model is not class-conditional")
@@ -114,9 +117,9 @@ def write_samples(model: Model, n: int, out: str | Path, seed: int = 0, class_: 
     ``gankit.detect.watermark``; read with ``gankit detect --watermark KEY``).
     """
     out = Path(out)
-    kind = model.meta["kind"]
-    if watermark is not None and kind not in ("images", "paired", "unpaired"):
-        raise UserError(f"--watermark: only images can carry a watermark; this model makes {kind}")
+    mod = modality(model.meta)
+    if watermark is not None and not mod.images:
+        raise UserError(f"--watermark: only images can carry a watermark; this model makes {mod}")
     texts = text_prompts(model, n, text)
     out.mkdir(parents=True, exist_ok=True)
     x = sample(model, len(texts) if texts else n, seed, class_, truncation, texts=texts)
@@ -125,8 +128,7 @@ def write_samples(model: Model, n: int, out: str | Path, seed: int = 0, class_: 
         from .detect.watermark import watermark_batch
 
         x, provenance_["gankit:watermark"] = watermark_batch(x, watermark, watermark_message, model)
-    writer = WRITERS.get(kind) if kind in WRITERS else WRITERS.get("images")
-    written = writer(x, out, model, provenance_)
+    written = mod.write(x, out, model, provenance_)
     if texts is not None:
         (out / "captions.txt").write_text("".join(f"{i:06d}\t{t}\n" for i, t in enumerate(texts)))
         written["captions"] = out / "captions.txt"
@@ -136,25 +138,6 @@ def write_samples(model: Model, n: int, out: str | Path, seed: int = 0, class_: 
     return written
 
 
-def _write_points(x: torch.Tensor, out: Path, model: Model, provenance: dict) -> dict[str, Path]:
-    arr = x.numpy().reshape(len(x), -1)
-    np.save(out / "samples.npy", arr)
-    means = model.meta.get("info", {}).get("means")
-    viz.save_scatter(arr, out / "scatter.png", title=f"{len(x)} samples, {model.config.recipe} step {model.step}",
-                     means=None if means is None else np.asarray(means))
-    return {"samples": out / "samples.npy", "plot": out / "scatter.png"}
-
-
-def _write_images(x: torch.Tensor, out: Path, model: Model, provenance: dict) -> dict[str, Path]:
-    imgs = viz.to_uint8_images(x)
-    for i, im in enumerate(imgs):
-        viz.save_image(im, out / f"{i:06d}.png", pnginfo={**provenance, "gankit:index": i})
-    viz.save_grid(x[:256], out / "grid.png", pnginfo=provenance)
-    return {"images": out, "grid": out / "grid.png"}
-
-
-WRITERS.register("points", _write_points)
-WRITERS.register("images", _write_images)
 
 
 # --------------------------------------------------------------------------- StyleGAN controls
@@ -164,8 +147,7 @@ def _style_generator(model: Model):
     """The model's style-based generator (mapping + synthesis + num_ws), or a UserError."""
     from .nets.stylegan2 import is_style_based
 
-    G = model.generator
-    G = getattr(G, "module", G)
+    G = unwrap(model.generator)
     if not is_style_based(G):
         raise UserError(f"style mixing / truncation sweep need a style-based generator (recipe stylegan2); "
                         f"this checkpoint is {model.config.recipe}")
@@ -231,4 +213,4 @@ def truncation_sweep(model: Model, seeds, psis=(1.0, 0.8, 0.6, 0.4, 0.2, 0.0),
 
 
 # Latent-space tools (interpolation, inversion, directions, edits) live in gankit.latent.
-from .latent import interpolate_codes, invert, slerp, write_interpolation  # noqa: E402,F401
+from .latent import interpolate_codes, invert, slerp, write_interpolation  # noqa: F401

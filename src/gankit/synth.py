@@ -26,6 +26,7 @@ import torch
 from . import viz
 from .checkpoint import Model
 from .errors import UserError
+from .modality import modality
 
 MANIFEST = "synth.json"
 CONDITIONAL_RECIPES_HINT = "cgan, acgan, projection, biggan"
@@ -41,9 +42,9 @@ def num_classes(model: Model) -> int:
 def require_conditional(model: Model, what: str = "gankit synth") -> int:
     """The number of classes, or a UserError naming the checkpoint when there are none."""
     k = num_classes(model)
-    if model.meta.get("kind") != "images":
+    if not modality(model.meta).from_noise_images:
         raise UserError(f"{model.path}: {what} needs an image generator; this model makes "
-                        f"{model.meta.get('kind')}")
+                        f"{modality(model.meta)}")
     if k < 2:
         raise UserError(f"{model.path}: recipe {model.config.recipe!r} is not class-conditional; {what} needs "
                         f"a conditional model ({CONDITIONAL_RECIPES_HINT})")

@@ -35,13 +35,14 @@ import torch
 from . import viz
 from .checkpoint import Model
 from .errors import UserError
+from .modality import modality
 
 CHUNK = 64
 
 
 def is_translation_model(model: Model) -> bool:
     """True when the checkpoint's recipe translates inputs (has the translation API)."""
-    return all(hasattr(model.recipe, k) for k in ("translate", "input_spec", "output_spec", "picture"))
+    return model.recipe.translation
 
 
 def check_model(model: Model) -> None:
@@ -252,7 +253,7 @@ def paired_metrics(model: Model, n: int = 0, direction: str = "AtoB", baseline: 
     """
     check_model(model)
     data = model.recipe.held_out()
-    if data.kind != "paired":
+    if not modality(data).paired:
         raise UserError(f"--checkpoint {model.path}: data {data.name!r} has no held-out pairs to compare with")
     total = len(data) if n <= 0 else min(n, len(data))
     acc = {"l1": 0.0, "psnr": 0.0, "ssim": 0.0, "grad_out": 0.0, "grad_target": 0.0}

@@ -2,25 +2,19 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from .registry import Registry
-
-# kind of data -> preview(x, path, meta, real=None, title="") that draws one picture of a batch of
-# outputs (the loop's samples/step_*.png). New modalities register theirs.
-PREVIEWS = Registry("preview")
+from .modality import modality
 
 
 def preview(x: torch.Tensor, path: str | Path, meta: dict, real: torch.Tensor | None = None, title: str = "",
             pnginfo: dict | None = None) -> None:
     """Draw the natural picture of a batch of outputs of data kind ``meta["kind"]``; a PNG
     picture gets the text chunks ``pnginfo`` (provenance of the generated images it shows)."""
-    fn: Callable = PREVIEWS.get(meta["kind"]) if meta["kind"] in PREVIEWS else PREVIEWS.get("images")
-    fn(x, path, meta, real, title)
+    modality(meta).draw_preview(x, path, meta, real, title)
     if pnginfo and Path(path).suffix.lower() == ".png" and Path(path).is_file():
         stamp_png(path, pnginfo)
 
@@ -130,15 +124,3 @@ def save_scatter(fake: np.ndarray, path: str | Path, real: np.ndarray | None = N
     plt.close(fig)
 
 
-def _preview_points(x, path, meta, real=None, title=""):
-    means = meta.get("info", {}).get("means")
-    save_scatter(x.float().cpu().numpy(), path, None if real is None else real.float().cpu().numpy(), title=title,
-                 means=None if means is None else np.asarray(means))
-
-
-def _preview_images(x, path, meta, real=None, title=""):
-    save_grid(x, path)
-
-
-PREVIEWS.register("points", _preview_points)
-PREVIEWS.register("images", _preview_images)

@@ -5,6 +5,7 @@ from pathlib import Path
 
 from ..config import DataConfig
 from ..errors import UserError
+from ..modality import modality
 from ..registry import DATASETS, check_kwargs
 from . import digits, faces, photos, scenes, toy2d  # noqa: F401  (registers built-ins)
 from .base import Data, DatasetSpec, convert_channels, register_dataset
@@ -37,7 +38,7 @@ def load_data(cfg: DataConfig, split: str = "train") -> Data:
     else:
         check_kwargs(spec.builder, cfg.kwargs, f"dataset {cfg.name!r}")
         data = spec(resolution=cfg.resolution, split=split, **cfg.kwargs)
-    if data.kind != "points" and cfg.channels:
+    if not modality(data).points and cfg.channels:
         if cfg.channels not in (1, 3):
             raise UserError(f"data.channels must be 0, 1 or 3, got {cfg.channels}")
         data.x = convert_channels(data.x, cfg.channels)
@@ -45,7 +46,7 @@ def load_data(cfg: DataConfig, split: str = "train") -> Data:
             data.a = convert_channels(data.a, cfg.channels)  # (e.g. a mask) keep them
     flip = bool(getattr(cfg, "flip", False))
     if flip:
-        if data.kind == "points":
+        if modality(data).points:
             raise UserError(f"data.flip: {cfg.name!r} is 2D points; flipping applies to images")
         if data.captions is not None:
             raise UserError(f"data.flip: {cfg.name!r} has captions that say left/right; "

@@ -16,18 +16,11 @@ from typing import Any
 import torch
 
 from ..registry import DATASETS
+from ..modality import modality
 
-KINDS = ("points", "images", "paired", "unpaired", "text", "tabular", "sequence", "video")
-IMAGE_KINDS = ("images", "paired", "unpaired")  # x is uint8 [N, C, H, W]
-# The kinds beyond images keep their payload in ``x`` (dtype, number of dims) and what it means
-# in ``info`` (vocabulary, column specs, feature scaling, ...), so ``data.json`` describes it.
-PAYLOADS = {
-    "text": (torch.int64, 2),  # character ids [N, L]; info["vocab"] maps id -> character
-    "tabular": (torch.float32, 2),  # encoded rows [N, D_enc]; info["transform"] decodes them
-    "sequence": (torch.float32, 3),  # multivariate time series [N, T, F], standardised
-    "video": (torch.uint8, 5),  # clips [N, T, C, H, W]
-}
-FLIPPABLE = (*IMAGE_KINDS, "video")  # kinds a left-right mirror applies to
+# The kinds (gankit.modality) keep their payload in ``x`` (``Modality.payload``: dtype, number of
+# dims) and what it means in ``info`` (vocabulary, column specs, feature scaling, ...), so
+# ``data.json`` describes it.
 
 
 @dataclass
@@ -65,15 +58,12 @@ class Data:
     flip: bool = False
 
     def __post_init__(self):
-        assert self.kind in KINDS, self.kind
-        if self.kind in IMAGE_KINDS:
-            assert self.x.dtype == torch.uint8 and self.x.dim() == 4, (self.x.dtype, self.x.shape)
-        elif self.kind in PAYLOADS:
-            dtype, dims = PAYLOADS[self.kind]
-            assert self.x.dtype == dtype and self.x.dim() == dims, (self.kind, self.x.dtype, self.x.shape)
-        if self.kind in ("paired", "unpaired"):
+        m = modality(self.kind)
+        dtype, dims = m.payload
+        assert self.x.dtype == getattr(torch, dtype) and self.x.dim() == dims, (self.kind, self.x.dtype, self.x.shape)
+        if m.translation:
             assert self.a is not None and self.a.dtype == torch.uint8 and self.a.dim() == 4
-        if self.kind == "paired":
+        if m.paired:
             assert len(self.a) == len(self.x)
         if self.y is not None:
             assert len(self.y) == len(self.x)
@@ -98,7 +88,7 @@ class Data:
     def to_float(self, x: torch.Tensor) -> torch.Tensor:
         """Examples as the nets see them: images (and video frames) in [-1, 1] float32, points,
         table rows and sequences as float32, text as its int64 character ids (nets embed them)."""
-        if self.kind == "text":
+        if modality(self).token_ids:
             return x
         if x.dtype == torch.uint8:
             return x.float().div_(127.5).sub_(1.0)
@@ -110,7 +100,7 @@ class Data:
         Label maps and captions follow their examples; ``flip`` is kept.
         """
         idx = torch.as_tensor(idx, dtype=torch.long)
-        a = self.a[idx] if self.kind == "paired" else self.a
+        a = self.a[idx] if modality(self).paired else self.a
         seg = None if self.seg is None else self.seg[idx]
         captions = None if self.captions is None else [self.captions[i] for i in idx.tolist()]
         return Data(self.name, self.kind, self.x[idx], None if self.y is None else self.y[idx],
@@ -162,7 +152,7 @@ class Data:
         """
         idx = self.indices(index, batch_size, seed, rank, world)
         x = self.x[idx]
-        flips = self._flips(len(idx), index, seed, rank, 0) if self.flip and self.kind in FLIPPABLE else None
+        flips = self._flips(len(idx), index, seed, rank, 0) if self.flip and modality(self).flippable else None
         out = {"real": self.to_float(_flip(x, flips))}
         if self.y is not None:
             out["y"] = self.y[idx]
@@ -170,9 +160,10 @@ class Data:
             out["seg"] = _flip(self.seg[idx], flips)[:, 0].long()
         if self.captions is not None:
             out["caption"] = idx.clone()
-        if self.kind == "paired":
+        m = modality(self)
+        if m.paired:
             out["A"], out["B"] = self.to_float(_flip(self.a[idx], flips)), out["real"]
-        elif self.kind == "unpaired":
+        elif m.translation:  # unpaired
             a_view = Data(self.name, "images", self.a)
             a = self.a[a_view.indices(index, batch_size, seed + 7919, rank, world)]
             a_flips = self._flips(len(a), index, seed, rank, 1) if self.flip else None
@@ -185,6 +176,11 @@ class Data:
         """n coin tosses (bool [n]) that depend only on (seed, batch index, rank, stream)."""
         key = ((seed * 1_000_003 + index) * 8191 + rank * 131 + stream + 0x5EED) % (2**63)
         return torch.rand(n, generator=torch.Generator().manual_seed(key)) < 0.5
+
+    def meta(self) -> dict:
+        """What sampling and evaluation need to know about the data (a run's ``data.json``)."""
+        return {**self.describe(), "num_classes": self.num_classes, "class_names": self.class_names,
+                "info": {k: v for k, v in self.info.items() if k != "skipped"}}
 
     def describe(self) -> dict:
         """Name, kind, size, example shape, number of classes (+ input shape for paired/unpaired)."""

@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import UserError
+from ..modality import modality
 from . import formats
 from .transforms import MAX_PIXELS, BadImage, open_image
 from .user import (
@@ -78,11 +79,11 @@ def _check_modality_file(p: Path, layout: str) -> dict:
     report = {"path": str(p), "format": d.info.get("format", p.suffix[1:]), "kind": d.kind, "ok": True,
               "unreadable": [], "splits": {sp: len(v) for sp, v in splits.items()}}
     lines = [f"{p}: {d.kind} ({report['format']}); train {len(splits['train'])}, test {len(splits['test'])} examples"]
-    if d.kind == "text":
+    if "vocab" in d.info:  # text
         report.update(vocab=d.info["vocab"], seq_len=d.info["seq_len"], chars=d.info.get("chars"))
         lines.append(f"{len(d.info['vocab'])} distinct characters in {d.info['seq_len']}-character windows: "
                      f"{d.info['vocab']!r}")
-    elif d.kind == "tabular":
+    elif "transform" in d.info:  # a table
         cols = [{"name": c["name"], "type": c["type"]} for c in d.info["transform"]]
         report.update(columns=cols, target=d.info.get("target"))
         lines.append("columns: " + ", ".join(f"{c['name']} ({c['type']})" for c in cols))
@@ -91,8 +92,7 @@ def _check_modality_file(p: Path, layout: str) -> dict:
         report.update(features=d.info.get("features"), seq_len=d.info.get("seq_len"), steps=d.info.get("steps"))
         lines.append(f"{d.info.get('steps')} time steps of features {', '.join(d.info.get('features', []))}, "
                      f"windows of {d.info.get('seq_len')}")
-    lines.append(f"train with: gankit train --data {p}" + (" --set data.kwargs.layout=series" if d.kind == "sequence"
-                                                           else ""))
+    lines.append(f"train with: gankit train --data {p}{modality(d).train_hint}")
     report["text"] = "\n".join(lines)
     return report
 

@@ -42,6 +42,26 @@ def read_npz(path: Path) -> dict[str, np.ndarray]:
         raise UserError(f"{path}: not a valid numpy file ({type(e).__name__}: {e})") from None
 
 
+def npz_shapes(path: Path) -> dict[str, tuple[int, ...]]:
+    """The shape of every array of a ``.npz`` (``.npy``: ``x``) from the headers alone: how
+    ``guess_kind`` learns the data's kind without reading the arrays (the load reads them once)."""
+    import zipfile
+
+    def header(fh) -> tuple[int, ...]:
+        version = np.lib.format.read_magic(fh)
+        read = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+        return tuple(read(fh)[0])
+
+    try:
+        if path.suffix.lower() == ".npy":
+            with open(path, "rb") as fh:
+                return {"x": header(fh)}
+        with zipfile.ZipFile(path) as z:
+            return {n[:-4]: header(z.open(n)) for n in z.namelist() if n.endswith(".npy")}
+    except Exception as e:  # noqa: BLE001 - zip/format errors come in many types
+        raise UserError(f"{path}: not a valid numpy file ({type(e).__name__}: {e})") from None
+
+
 def pick(arrays: dict, keys: tuple[str, ...], suffix: str = "") -> tuple[str, np.ndarray] | None:
     """The first of ``keys`` (+ ``suffix``) present in ``arrays``."""
     for k in keys:

@@ -280,12 +280,12 @@ def scenes_flat2shaded(resolution: int = 32, split: str = "train", n: int = 0, s
     x, s = render(sc_b, resolution, "shaded", seg)
     if split == "test" or paired:
         a, _ = render(sc_b, resolution, "flat", seg)
-        kind = "paired"
+        same_scenes = True
     else:
         sc_a, _ = _scenes(n, base + 1, max_shapes)
         a, _ = render(sc_a, resolution, "flat", seg)
-        kind = "unpaired"
-    return Data("scenes-flat2shaded", kind, x, _labels(sc_b), list(CLASS_NAMES),
+        same_scenes = False
+    return Data("scenes-flat2shaded", "paired" if same_scenes else "unpaired", x, _labels(sc_b), list(CLASS_NAMES),
                 _info(seg, {"A": "flat", "B": "shaded"}, max_shapes,
-                      correspondence="paired by index" if kind == "paired" else "none (unpaired)"),
+                      correspondence="paired by index" if same_scenes else "none (unpaired)"),
                 a=a, seg=s, captions=list(caps))

@@ -18,14 +18,11 @@ test), so no test window shares a step with a training one.
 """
 from __future__ import annotations
 
-import csv
-import math
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from .. import viz
 from ..errors import UserError
 from .base import Data, register_dataset
 
@@ -113,56 +110,3 @@ def load_csv_series(path: Path, split: str = "train", seq_len: int = SEQ_LEN, st
     header, rows = select_columns(path, header, rows, columns)
     series = numeric_matrix(path, header, rows, first)
     return sequence_data(str(path), series, header, split, seq_len, stride, {"source": str(path), "format": "csv"})
-
-
-# --------------------------------------------------------------------------- output
-def to_units(x: torch.Tensor, info: dict) -> np.ndarray:
-    """Standardised windows [N, T, F] -> the data's units."""
-    x = torch.as_tensor(x).float().cpu().numpy()
-    return x * np.asarray(info["std"]) + np.asarray(info["mean"])
-
-
-def write_sequence_samples(x: torch.Tensor, out: Path, model, provenance: dict) -> dict[str, Path]:
-    """``gankit sample`` for sequences: ``samples.csv`` in long form (``sample, t, <features>``,
-    in the data's units) and ``plot.png`` (the first samples as line plots)."""
-    info = model.meta["info"]
-    arr = to_units(x, info)
-    f = out / "samples.csv"
-    with open(f, "w", newline="", encoding="utf-8") as fh:
-        w = csv.writer(fh)
-        w.writerow(["sample", "t", *info["features"]])
-        for i, seq in enumerate(arr):
-            for t, row in enumerate(seq):
-                w.writerow([i, t, *(f"{v:.6g}" for v in row)])
-    preview_sequence(x, out / "plot.png", model.meta, title=f"{model.config.recipe} step {model.step}")
-    return {"samples": f, "plot": out / "plot.png"}
-
-
-def preview_sequence(x: torch.Tensor, path, meta: dict, real=None, title: str = "") -> None:
-    """Line plots of up to 12 sequences (one panel each, one line per feature, data units)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    info = meta["info"]
-    arr = to_units(x[:12], info)
-    cols = min(4, len(arr))
-    rows = math.ceil(len(arr) / cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(3 * cols, 2 * rows), dpi=80, squeeze=False, sharex=True)
-    for ax, seq in zip(axes.flat, arr):
-        for j, name in enumerate(info["features"][:6]):
-            ax.plot(seq[:, j], lw=1, label=name)
-        ax.tick_params(labelsize=6)
-    viz.finish_figure(fig, axes, len(arr), path, title)
-
-
-def _register_outputs() -> None:
-    from .. import viz
-    from ..generate import WRITERS
-
-    WRITERS.register("sequence", write_sequence_samples)
-    viz.PREVIEWS.register("sequence", preview_sequence)
-
-
-_register_outputs()

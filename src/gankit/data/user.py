@@ -46,6 +46,7 @@ Large datasets are not streamed: everything is decoded into memory once.
 """
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -162,9 +163,19 @@ def unpaired_dirs(root: Path, split: str) -> tuple[Path, Path, dict] | None:
 
 
 def detect_format(p: Path, layout: str = "auto") -> str:
-    """One of npz, idx, cifar, images, paired-sbs (A|B side by side), paired-ab, unpaired."""
+    """One of npz, idx, cifar, images, paired-sbs (A|B side by side), paired-ab, unpaired.
+
+    Remembered per (path, layout, modification time, size): choosing the recipe for a user path
+    and loading it look at the path once."""
     if not p.exists():
         raise UserError(f"{p}: no such file or directory")
+    st = p.stat()
+    return _detect_format(str(p), str(p.resolve()), layout, (st.st_mtime_ns, st.st_size))
+
+
+@functools.lru_cache(maxsize=32)
+def _detect_format(path: str, resolved: str, layout: str, stamp: tuple[int, int]) -> str:
+    p = Path(path)  # as the user wrote it (messages); ``resolved`` and ``stamp`` key the cache
     if p.is_file():
         if p.suffix.lower() in (".npz", ".npy"):
             return "npz"
@@ -215,13 +226,13 @@ def guess_kind(path: str, kwargs: dict | None = None) -> str:
         return "sequence" if layout == "series" else "tabular"
     fmt = detect_format(p, layout)
     if fmt == "npz":
-        arrays = formats.read_npz(p)
-        found = formats.pick(arrays, formats.X_KEYS)
-        if found is None and len([k for k in arrays if not k.endswith("_test")]) == 1:
-            found = next((k, v) for k, v in arrays.items() if not k.endswith("_test"))
-        if found is not None and np.ndim(found[1]) == 2:
+        shapes = formats.npz_shapes(p)  # headers only: the arrays are read once, by the load
+        found = formats.pick(shapes, formats.X_KEYS)
+        if found is None and len([k for k in shapes if not k.endswith("_test")]) == 1:
+            found = next((k, v) for k, v in shapes.items() if not k.endswith("_test"))
+        if found is not None and len(found[1]) == 2:
             return "points"
-        return "paired" if formats.pick(arrays, formats.A_KEYS) is not None else "images"
+        return "paired" if formats.pick(shapes, formats.A_KEYS) is not None else "images"
     return {"unpaired": "unpaired", "paired-ab": "paired", "paired-sbs": "paired"}.get(fmt, "images")
 
 

@@ -25,6 +25,7 @@ import torch
 from torch import nn
 
 from ..errors import UserError
+from ..modality import modality
 from . import attacks
 from .images import nchw, nhwc
 
@@ -261,8 +262,8 @@ def generated_images(checkpoint: str | Path, n: int, seed: int) -> tuple[torch.T
     from ..generate import checkpoint_hash, sample
 
     model = load(checkpoint)
-    if model.meta.get("kind") != "images":
-        raise UserError(f"--fake {checkpoint}: makes {model.meta.get('kind')}, not images")
+    if not modality(model.meta).from_noise_images:
+        raise UserError(f"--fake {checkpoint}: makes {modality(model.meta)}, not images")
     x = sample(model, n, seed=seed)
     u8 = torch.from_numpy(viz.to_uint8_images(x)).permute(0, 3, 1, 2).contiguous()
     return u8, {"checkpoint": str(model.path), "recipe": model.config.recipe, "step": model.step,
@@ -279,7 +280,7 @@ def real_images(spec: str, resolution: int, channels: int, holdout: float = 0.2,
 
     cfg = DataConfig(name=spec, resolution=resolution)
     train = load_data(cfg, split="train")
-    if train.kind != "images":
+    if not modality(train).from_noise_images:
         raise UserError(f"--real {spec}: is {train.kind} data; the detector needs images")
     how = "train/test splits"
     try:

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..errors import UserError
+from ..modality import modality
 from ..registry import METRICS
 from .extractors import Extractor
 from .fid import fid_from_stats
@@ -129,7 +130,7 @@ def _is(ctx: EvalContext) -> dict:
 def has_mixture_modes(meta: dict) -> bool:
     """2D data with known modes: a Gaussian mixture (means) or a labelled curve (spiral, moons)."""
     info = meta.get("info") or {}
-    return meta.get("kind") == "points" and "std" in info and ("means" in info or "curve" in info)
+    return modality(meta).points and "std" in info and ("means" in info or "curve" in info)
 
 
 def _num_point_modes(meta: dict) -> int:
@@ -141,7 +142,7 @@ def _num_point_modes(meta: dict) -> int:
                  higher=("modes", "high_quality"),
                  description="modes captured and reverse KL to uniform (PacGAN 2D / stacked-digits protocols)")
 def _modes(ctx: EvalContext) -> dict:
-    if ctx.meta.get("kind") == "points":
+    if modality(ctx.meta).points:
         if not has_mixture_modes(ctx.meta):
             raise UserError(f"--metrics modes: dataset {ctx.meta.get('name')!r} has no known modes "
                             f"(no mixture means or labelled curve); use prdc")
@@ -157,7 +158,7 @@ def class_acc_applicable(meta: dict, extractor: Extractor, channels: int | None 
     ncls = int(meta.get("num_classes") or 0)
     if ncls < 2:
         return False
-    if meta.get("kind") == "points":
+    if modality(meta).points:
         return has_mixture_modes(meta) and _num_point_modes(meta) == ncls
     channels = channels or (meta.get("shape") or [1])[0]
     return extractor.num_classes > 0 and extractor.num_classes ** channels == ncls
@@ -171,7 +172,7 @@ def _class_acc(ctx: EvalContext) -> dict:
     if not class_acc_applicable(ctx.meta, ctx.extractor):
         raise UserError(f"--metrics class_acc: extractor {ctx.extractor.name!r} cannot classify the "
                         f"{ctx.meta.get('num_classes')} classes of {ctx.meta.get('name')!r}")
-    if ctx.meta.get("kind") == "points":
+    if modality(ctx.meta).points:
         pred = point_modes(ctx.fake.features, ctx.meta["info"])
     else:  # digits: label = the classified digit (stacked: 100a + 10b + c)
         pred = combined_labels(ctx.need_probs("class_acc"))
@@ -204,7 +205,7 @@ def parse_metrics(spec, flag: str = "--metrics") -> list[str]:
 def default_metrics(meta: dict, extractor: Extractor, conditional: bool) -> list[str]:
     """images: fid, kid, prdc (+ is and modes with a classifier extractor); points: modes (for
     data with known modes) and prdc on the coordinates; + class_acc for conditional models."""
-    if meta.get("kind") == "points":
+    if modality(meta).points:
         names = (["modes"] if has_mixture_modes(meta) else []) + ["prdc"]
     else:
         names = ["fid", "kid", "prdc"] + (["is", "modes"] if extractor.num_classes else [])
@@ -216,7 +217,7 @@ def default_metrics(meta: dict, extractor: Extractor, conditional: bool) -> list
 def check_metrics(names: list[str], meta: dict, extractor: Extractor, conditional: bool,
                   flag: str = "--metrics") -> None:
     """Refuse, before any sampling, metrics this data/extractor/model cannot give."""
-    points = meta.get("kind") == "points"
+    points = modality(meta).points
     for name in names:
         if (name == "is" or (name == "modes" and not points)) and not extractor.num_classes:
             raise UserError(f"{flag} {name}: needs a classifier extractor (digits); "

@@ -16,31 +16,31 @@ import torch
 
 from ..config import DataConfig
 from ..errors import UserError
+from ..modality import modality
 from .core import EvalContext, check_metrics, compute_metrics, default_metrics, parse_metrics
 from .extractors import Extractor, get_extractor
-from .modality import KINDS as MODALITIES
-from .modality import evaluate_modality, evaluate_modality_real
+from .modality import evaluate_modality, evaluate_modality_real, has_report
 from .reference import FeatureSet, extract, generated_features, reference_features
-
-DEFAULT_N = {"images": 10_000, "points": 2_500}  # points: the PacGAN protocol
-SUPPORTED_KINDS = ("images", "points")
 
 
 def data_meta(data) -> dict:
-    return {**data.describe(), "num_classes": data.num_classes, "class_names": data.class_names,
-            "info": {k: v for k, v in data.info.items() if k != "skipped"}}
+    return data.meta()
 
 
-def load_reference_data(data_cfg: DataConfig, prefer: str = "test"):
+def load_reference_data(data_cfg: DataConfig, prefer: str = "test", splits=None):
     """``(Data, split)``: the ``prefer`` split of the dataset if it has one distinct from
-    ``train``, else the training data itself (user folders have a single split)."""
-    from ..data import dataset_spec, load_data
+    ``train``, else the training data itself (user folders have a single split). ``splits``
+    (a run's :class:`~gankit.data.splits.DataSplits`) serves splits it has already loaded."""
+    from ..data import dataset_spec
+    from ..data.splits import DataSplits
 
-    train = load_data(DataConfig(**{**data_cfg.__dict__, "limit": 0}), split="train")
+    if splits is None or data_cfg.limit:  # the reference is the whole training split
+        splits = DataSplits(DataConfig(**{**data_cfg.__dict__, "limit": 0}))
+    train = splits.train
     if prefer == "train" or dataset_spec(data_cfg.name) is None:
         return train, "train"
     try:
-        held = load_data(data_cfg, split=prefer)
+        held = splits.get(prefer)
     except (ValueError, TypeError, KeyError, UserError):
         return train, "train"
     same = held.x.shape == train.x.shape and torch.equal(held.x, train.x)
@@ -48,12 +48,12 @@ def load_reference_data(data_cfg: DataConfig, prefer: str = "test"):
 
 
 def _check_kind(meta: dict) -> None:
-    if meta.get("kind") not in SUPPORTED_KINDS:
-        kind = meta.get("kind")
+    m = modality(meta)
+    if not m.fid_eval:
         how = ("image-to-image models are scored on held-out pairs by benchmarks/i2i_eval.py "
-               "(gankit translate writes their outputs)") if kind in ("paired", "unpaired") else \
+               "(gankit translate writes their outputs)") if m.translation else \
             "eval handles image, 2D point, text, tabular, sequence and video generators"
-        raise UserError(f"gankit eval: {kind} data is not supported; {how}")
+        raise UserError(f"gankit eval: {m} data is not supported; {how}")
 
 
 def _choose(meta, metrics, extractor, inception_weights, conditional):
@@ -78,7 +78,7 @@ def evaluate(model, metrics=None, n: int | None = None, extractor: str | None = 
     """
     t0 = time.perf_counter()
     meta = model.meta
-    if meta.get("kind") in MODALITIES:  # text, tabular, sequence, video: each kind's own report
+    if has_report(meta):  # text, tabular, sequence, video: each kind's own report
         if metrics or extractor or report or inception_weights:
             raise UserError(f"gankit eval: a {meta['kind']} model has one fixed report; "
                             f"drop --metrics/--extractor/--report/--inception-weights")
@@ -88,7 +88,7 @@ def evaluate(model, metrics=None, n: int | None = None, extractor: str | None = 
     _check_kind(meta)
     ncls = int(meta.get("num_classes") or 0) if getattr(model.generator, "num_classes", 0) else 0
     ext, names = _choose(meta, metrics, extractor, inception_weights, bool(ncls))
-    n = DEFAULT_N[meta["kind"]] if n is None else n
+    n = modality(meta).eval_n if n is None else n
     if n < 2:
         raise UserError(f"--n must be >= 2, got {n}")
     fake, labels, kept = generated_features(model.sample, n, ext, seed, ncls, keep=64 if report else 0)
@@ -116,7 +116,7 @@ def real_vs_real(data: str, metrics=None, extractor: str | None = None, resoluti
         raise UserError(f"--data {data}: --real-vs-real needs a built-in dataset with a test split")
     cfg = DataConfig(name=data, resolution=resolution)
     train = load_data(cfg, split="train")
-    if train.kind in MODALITIES:  # the training split scored like a model, and the kind's baselines
+    if has_report(train):  # the training split scored like a model, and the kind's baselines
         if metrics or extractor:
             raise UserError(f"gankit eval: {data} ({train.kind}) has one fixed report; drop --metrics/--extractor")
         out = evaluate_modality_real(data, train.kind, n, seed)
@@ -127,10 +127,10 @@ def real_vs_real(data: str, metrics=None, extractor: str | None = None, resoluti
     meta = data_meta(train)
     _check_kind(meta)
     ext, names = _choose(meta, metrics, extractor, inception_weights, False)
-    n = min(len(train), n or (DEFAULT_N["points"] if meta["kind"] == "points" else len(train)))
+    n = min(len(train), n or (modality(meta).eval_n if modality(meta).points else len(train)))
     from .reference import data_batches
 
-    fake = extract(ext, data_batches(train, ext.batch_size, n)) if ext.kind == "points" \
+    fake = extract(ext, data_batches(train, ext.batch_size, n)) if ext.points \
         else reference_features(train, ext, "train").head(n)
     ctx = EvalContext(meta, ext, FeatureSet(fake.features, fake.probs),
                       lambda: reference_features(real_data, ext, split), None, seed)

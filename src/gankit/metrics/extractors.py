@@ -25,6 +25,7 @@ import torch
 from torch import nn
 
 from ..errors import UserError
+from ..modality import modality
 from ..registry import Registry
 
 EXTRACTORS = Registry("extractor")
@@ -36,7 +37,7 @@ class Extractor:
     to ``(features [B, F], probs [B, C', K] or None)``."""
 
     name = ""
-    kind = "images"  # the data kind it accepts: "images" or "points"
+    points = False  # reads 2D point coordinates (True) or images (False)
     num_classes = 0  # > 0 when extract() also returns class probabilities
     batch_size = 250
 
@@ -49,11 +50,10 @@ class Extractor:
 
     def check(self, meta: dict, flag: str = "--extractor") -> None:
         """UserError when this extractor cannot read the data ``meta`` describes."""
-        kind = meta.get("kind")
-        if kind in ("paired", "unpaired"):
-            kind = "images"
-        if kind != self.kind:
-            raise UserError(f"{flag} {self.name}: reads {self.kind}, but this data is {meta.get('kind')}")
+        m = modality(meta)
+        if (m.points, m.images) != (self.points, not self.points):
+            reads = "points" if self.points else "images"
+            raise UserError(f"{flag} {self.name}: reads {reads}, but this data is {m}")
 
 
 def _hash_tensors(tensors: dict[str, torch.Tensor], extra: str) -> str:
@@ -74,7 +74,7 @@ def _resize(x: torch.Tensor, size: int) -> torch.Tensor:
 class PointsExtractor(Extractor):
     """Identity on points: 2D metrics use the raw coordinates."""
 
-    name, kind, batch_size = "points", "points", 100_000
+    name, points, batch_size = "points", True, 100_000
 
     def fingerprint(self) -> str:
         return "points-identity-v1"
@@ -171,7 +171,7 @@ def _inception(weights: str | None = None) -> Extractor:
 def default_extractor(meta: dict) -> str:
     """The best extractor available offline for this data: points -> ``points``; the digits
     datasets (plain or stacked) -> ``digits``; any other images -> ``randconv``."""
-    if meta.get("kind") == "points":
+    if modality(meta).points:
         return "points"
     name = str(meta.get("name", "")).lower()
     if name in DIGIT_DATASETS or "sklearn.datasets.load_digits" in str(meta.get("info", {}).get("source", "")):

@@ -89,7 +89,7 @@ def _slug(text: str) -> str:
 
 def reference_features(data: Data, extractor: Extractor, split: str, use_cache: bool = True) -> FeatureSet:
     """Features of every example of ``data`` (one split of a dataset), from the cache if there."""
-    if extractor.kind == "points" or not use_cache:  # coordinates: nothing worth caching
+    if extractor.points or not use_cache:  # coordinates: nothing worth caching
         return extract(extractor, data_batches(data, extractor.batch_size))
     res = data.x.shape[-1]
     key = content_key(data, extractor)
@@ -147,7 +147,7 @@ def generated_features(sampler: Callable, n: int, extractor: Extractor, seed: in
             m = min(chunk, n - s)
             y = torch.from_numpy(labels[s:s + m]).long() if labels is not None else None
             x = sampler(m, seed * 100_003 + i, y)
-            x = x.detach().float().cpu() if extractor.kind == "points" else quantize(x)
+            x = x.detach().float().cpu() if extractor.points else quantize(x)
             if sum(len(k) for k in kept) < keep:
                 kept.append(x[:keep - sum(len(k) for k in kept)].clone())
             for b in range(0, m, extractor.batch_size):

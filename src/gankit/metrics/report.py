@@ -12,6 +12,7 @@ import numpy as np
 import torch
 
 from .. import viz
+from ..modality import modality
 from .prdc import nearest_neighbours
 from .reference import FeatureSet, reference_features
 
@@ -77,7 +78,7 @@ def write_report(out: str | Path, model, results: dict, ext, fake: FeatureSet, k
     out.mkdir(parents=True, exist_ok=True)
     figures: list[tuple[str, str]] = []
     train = load_data(model.config.data, split="train")  # what the model was trained on
-    if model.meta["kind"] == "points":
+    if modality(model.meta).points:
         viz.save_scatter(fake.features[:2500], out / "samples.png", train.x[:2500].numpy(),
                          title=f"{min(len(fake), 2500)} samples (blue) over training data (grey)")
         figures.append(("samples.png", "Samples"))

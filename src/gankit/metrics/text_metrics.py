@@ -22,6 +22,8 @@ import math
 import re
 from collections import Counter
 
+from ..modality import modality
+
 TOKEN = re.compile(r"[\w']+|[^\w\s]")
 
 
@@ -145,8 +147,8 @@ def evaluate_text_model(model, n: int = 1000, seed: int = 0, temperature: float 
     from ..data import load_data
     from ..data.text import decode
 
-    if model.meta.get("kind") != "text":
-        raise ValueError(f"not a text model: {model.meta.get('kind')}")
+    if not modality(model.meta).token_ids:
+        raise ValueError(f"not a text model: {modality(model.meta)}")
     vocab = model.meta["info"]["vocab"]
     dcfg = DataConfig(**{**model.config.data.__dict__, "limit": 0})
     test, train = load_data(dcfg, split="test"), load_data(dcfg, split="train")

@@ -69,7 +69,7 @@ def make_eval_hook(cfg) -> Callable:
         if lp.keep_best and lp.keep_best not in result_keys(chosen):
             raise UserError(f"loop.keep_best: {lp.keep_best!r} is not computed by the metrics "
                             f"({', '.join(chosen)}); choose one of {', '.join(result_keys(chosen))}")
-        real_data, split = load_reference_data(st.cfg.data)
+        real_data, split = load_reference_data(st.cfg.data, splits=st.splits)
         state.update(ext=ext, names=chosen, ncls=ncls, real_data=real_data, split=split,
                      best=_read_best(st.run_dir, lp.keep_best))
 

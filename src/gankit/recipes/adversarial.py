@@ -21,6 +21,7 @@ from ..checkpoint import unwrap
 from ..config import Config
 from ..errors import UserError
 from ..losses import d_accuracy, g_needs_real
+from ..modality import modality
 from ..registry import NETS
 from ..regularizers import RegInputs, Regularizer, build_regularizers
 from .base import Phase, Recipe, StepContext, fill_kwargs
@@ -61,17 +62,18 @@ class AdversarialRecipe(Recipe):
         ncls = meta.get("num_classes", 0)
         if cls.conditional and ncls < 2:
             raise UserError(f"recipe {cfg.recipe!r} needs labelled data; {cfg.data.name!r} has no classes")
-        if meta["kind"] == "points":
+        data_kind = modality(meta)
+        if data_kind.points:
             for role, net in (("G", cfg.G), ("D", cfg.D)):
                 params = inspect.signature(NETS.get(net.name)).parameters
                 if "resolution" in params and not {"out_shape", "in_shape"} & set(params):
                     raise UserError(f"{role}.name={net.name!r} is an image network but data {cfg.data.name!r} "
                                     f"is {meta['shape'][0]}D points; use a points net such as mlp_{role.lower()}")
         common = {}
-        if meta["kind"] == "images":
+        if data_kind.images:
             common.update(resolution=shape[-1], channels=shape[0])
         fill_kwargs(cfg.G, {**common, "num_classes": ncls if cls.conditional else 0, "out_shape": shape,
-                            "tanh": meta["kind"] == "images"})
+                            "tanh": data_kind.images})
         fill_kwargs(cfg.D, {**common, "num_classes": ncls if cls.uses_d_labels() else 0, "in_shape": shape})
         cls.read_options(cfg)  # fail early on bad options
         build_regularizers(cfg.loss.kwargs)  # ... and bad regularizers

@@ -22,7 +22,9 @@ import torch
 from torch import nn
 
 from ..config import Config
+from ..data.splits import DataSplits
 from ..errors import UserError
+from ..modality import require
 from ..registry import LOSSES, NETS
 
 
@@ -140,10 +142,29 @@ class Recipe:
     sample_net = "G"  # the net that makes samples (G_ema when the loop keeps one)
     share_fake = True  # the loop computes generate() once per step for the D and G phases
     options: dict = {}  # recipe options (``cfg.options``) and their defaults (their types are checked)
+    kinds: tuple[str, ...] = ()  # the data kinds it trains on (see gankit.modality); empty: any
+    # Abilities that sampling and the latent tools ask about (declared, never guessed):
+    text_conditional = False  # G takes a sentence embedding (``gankit sample --text``)
+    translation = False  # translates inputs: has translate/input_spec/output_spec/picture
+    latent_codes = False  # InfoGAN-style codes in z: has code_dim(opts) and latent()
+    data_hint = ""  # named in the error for other data, e.g. "e.g. moving-digits"
 
     def __init__(self, cfg: Config, meta: dict):
         self.cfg, self.meta = cfg, meta
         self.loss_fn = LOSSES.get(cfg.loss.name)
+        self._splits: DataSplits | None = None
+
+    @property
+    def splits(self) -> DataSplits:
+        """The dataset's splits (the trainer passes the run's, with the training split loaded;
+        a checkpoint loaded for sampling gets its own, loaded on first use)."""
+        if self._splits is None:
+            self._splits = DataSplits(self.cfg.data)
+        return self._splits
+
+    @splits.setter
+    def splits(self, value: DataSplits) -> None:
+        self._splits = value
 
     @classmethod
     def read_options(cls, cfg: Config) -> dict:
@@ -155,6 +176,14 @@ class Recipe:
                 raise UserError(f"options.{key}: recipe {cfg.recipe!r} has no such option (it takes: {allowed})")
             out[key] = coerce_option(key, value, cls.options[key])
         return out
+
+    @classmethod
+    def check_data(cls, cfg: Config, meta: dict) -> None:
+        """UserError unless the data is of a kind this recipe trains on (``kinds``) and the
+        configured augmentation applies to it. Runs before :meth:`resolve`."""
+        m = require(cls.kinds, meta, f"recipe {cfg.recipe!r}", cfg.data.name, cls.data_hint)
+        if cfg.augment.name and not m.augmentable:
+            raise UserError(f"augment.name={cfg.augment.name}: augmentation is for images, not {m.what} data")
 
     # Subclasses override these ------------------------------------------------
     @classmethod

@@ -25,12 +25,11 @@ class BigGAN(AdversarialRecipe):
     name = "biggan"
     description = ("Brock et al. 2019: class-conditional, shared embedding + hierarchical z in cBN, "
                    "self-attention, SN, projection D, hinge, ortho reg")
+    kinds = ("images",)
     conditional = True
 
     @classmethod
     def resolve(cls, cfg, meta):
-        if meta["kind"] != "images":
-            raise UserError(f"recipe 'biggan' needs image data; {cfg.data.name!r} is {meta['kind']}")
         cfg = super().resolve(cfg, meta)
         if not getattr(NETS.get(cfg.D.name), "projection", False):
             raise UserError(f"recipe 'biggan' needs a projection discriminator (e.g. biggan_d); "

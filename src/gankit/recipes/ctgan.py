@@ -55,15 +55,12 @@ class CTGAN(AdversarialRecipe):
 
     name = "ctgan"
     description = "Xu et al. 2019: tables by mode-specific normalisation, conditional vector, training-by-sampling"
+    kinds = ("tabular",)
+    data_hint = "e.g. wine, or a .csv file"
     options = {"tau": 0.2, "cond_weight": 1.0}
 
     @classmethod
     def resolve(cls, cfg, meta):
-        if meta["kind"] != "tabular":
-            raise UserError(f"recipe {cfg.recipe!r} needs tabular data (e.g. wine, or a .csv file); "
-                            f"data {cfg.data.name!r} is {meta['kind']}")
-        if cfg.augment.name:
-            raise UserError(f"augment.name={cfg.augment.name}: augmentation is for images, not tables")
         width = int(meta["shape"][0])
         cond = sum(size for _, size in meta["info"]["cond_spans"])
         for role, net, key in (("G", cfg.G, "out_dim"), ("D", cfg.D, "in_dim")):

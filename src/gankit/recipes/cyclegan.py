@@ -31,6 +31,8 @@ class CycleGAN(TranslationRecipe):
     """
 
     name = "cyclegan"
+    kinds = ("unpaired", "paired")
+    data_hint = "e.g. scenes-flat2shaded"
     description = "Zhu et al. 2017: unpaired A<->B, two ResNet translators, LSGAN, cycle x10, identity, 50-image pools"
     options = {"cycle": 10.0, "identity": 0.5, "adv_weight": 2.0, "pool": 50}
     groups = {"G": ("G", "F"), "D": ("D", "D_A")}
@@ -38,7 +40,6 @@ class CycleGAN(TranslationRecipe):
 
     @classmethod
     def resolve(cls, cfg, meta):
-        cls.need_kind(cfg, meta, ("unpaired", "paired"), "scenes-flat2shaded")
         o = cls.read_options(cfg)
         a, b = meta["a_shape"], meta["shape"]
         if a[-1] != b[-1]:

@@ -30,6 +30,7 @@ class InfoGAN(AdversarialRecipe):
     """
 
     name = "infogan"
+    latent_codes = True
     description = "Chen et al. 2016: categorical + continuous codes in z, a Q head on D, mutual-information loss for G and D"
     d_heads = True
     options = {"cat": [10], "cont": 2, "info_weight": 1.0, "cont_weight": 0.1, "cont_loss": "gaussian"}

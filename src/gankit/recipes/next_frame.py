@@ -36,6 +36,9 @@ from .base import OptionalCritic, Recipe, StepContext, fill_kwargs
 class NextFrameRecipe(OptionalCritic, Recipe):
     """Conditional next-frame prediction (see the module docstring)."""
 
+    kinds = ("video",)
+    data_hint = "e.g. moving-digits"
+
     options: dict = {"context": 4, "l1_weight": 100.0, "adv_weight": 1.0}
     adversarial = True
 
@@ -44,13 +47,9 @@ class NextFrameRecipe(OptionalCritic, Recipe):
         self.opts = self.read_options(cfg)
         self.has_d = self.adversarial or bool(self.opts.get("critic", False))
         self.groups = {"G": ("G",), "D": ("D",)} if self.has_d else {"G": ("G",)}
-        self._held_out = None
 
     @classmethod
     def resolve(cls, cfg, meta):
-        if meta["kind"] != "video":
-            raise UserError(f"recipe {cfg.recipe!r} needs video data (e.g. moving-digits); "
-                            f"data {cfg.data.name!r} is {meta['kind']}")
         opts = cls.read_options(cfg)
         frames, channels, res = int(meta["shape"][0]), int(meta["shape"][1]), int(meta["shape"][-1])
         k = opts["context"]
@@ -98,11 +97,7 @@ class NextFrameRecipe(OptionalCritic, Recipe):
     # ----------------------------------------------------------------- rollouts
     def held_out(self):
         """The data's test clips (cached)."""
-        if self._held_out is None:
-            from ..data import load_data
-
-            self._held_out = load_data(self.cfg.data, split="test")
-        return self._held_out
+        return self.splits.get("test")
 
     def held_out_clips(self, n: int, seed: int) -> torch.Tensor:
         """``n`` held-out clips [n, T, C, H, W] in [-1, 1], chosen by a seeded permutation."""

@@ -45,12 +45,11 @@ class ProGAN(AdversarialRecipe):
     name = "progan"
     description = ("Karras et al. 2018: progressive growing with fade-in, equalized lr, pixel norm, "
                    "minibatch stddev, WGAN-GP + drift")
+    kinds = ("images",)
     options = {"steps_per_phase": 1000, "drift": 0.001}
 
     @classmethod
     def resolve(cls, cfg, meta):
-        if meta["kind"] != "images":
-            raise UserError(f"recipe 'progan' needs image data; {cfg.data.name!r} is {meta['kind']}")
         cfg = super().resolve(cfg, meta)
         for role, net in (("G", cfg.G), ("D", cfg.D)):
             if not hasattr(NETS.get(net.name), "set_growth"):

@@ -34,16 +34,12 @@ class RGAN(AdversarialRecipe):
 
     name = "rgan"
     description = "Esteban et al. 2017: GRU G and D for multivariate time series; TimeGAN's supervised loss option"
+    kinds = ("sequence",)
+    data_hint = "e.g. regime-prices; for a CSV time series add --set data.kwargs.layout=series"
     options = {"supervised": 0.0}
 
     @classmethod
     def resolve(cls, cfg, meta):
-        if meta["kind"] != "sequence":
-            hint = " (for a CSV time series add --set data.kwargs.layout=series)" if meta["kind"] == "tabular" else ""
-            raise UserError(f"recipe {cfg.recipe!r} needs sequence data (e.g. regime-prices){hint}; "
-                            f"data {cfg.data.name!r} is {meta['kind']}")
-        if cfg.augment.name:
-            raise UserError(f"augment.name={cfg.augment.name}: augmentation is for images, not time series")
         seq_len, features = (int(v) for v in meta["shape"])
         for role, net in (("G", cfg.G), ("D", cfg.D)):
             params = inspect.signature(NETS.get(net.name)).parameters if net.name else {}

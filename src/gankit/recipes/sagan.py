@@ -17,12 +17,11 @@ class SAGAN(AdversarialRecipe):
 
     name = "sagan"
     description = "Zhang et al. 2019: self-attention + spectral norm in G and D, hinge, TTUR lr_D 4e-4 / lr_G 1e-4"
+    kinds = ("images",)
 
     @classmethod
     def resolve(cls, cfg, meta):
         cfg = super().resolve(cfg, meta)
-        if meta["kind"] != "images":
-            raise UserError(f"recipe 'sagan' needs image data; {cfg.data.name!r} is {meta['kind']}")
         for net, role in ((cfg.G, "G"), (cfg.D, "D")):
             fill_kwargs(net, {"attention_res": int(meta["shape"][-1]) // 2})
             if not net.kwargs.get("attention_res"):

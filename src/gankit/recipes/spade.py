@@ -29,12 +29,13 @@ class SPADERecipe(TranslationRecipe):
     """
 
     name = "spade"
+    kinds = ("images", "paired")
+    data_hint = "e.g. scenes"
     description = "Park et al. 2019: SPADE generator from label maps, multi-scale PatchGAN D, hinge + feature matching"
     options = {"fm": 10.0}
 
     @classmethod
     def resolve(cls, cfg, meta):
-        cls.need_kind(cfg, meta, ("images", "paired"), "scenes")
         k = len((meta.get("info") or {}).get("seg_classes") or [])
         if k < 2:
             raise UserError(f"recipe 'spade' needs data with label maps (e.g. scenes); {cfg.data.name!r} has none")

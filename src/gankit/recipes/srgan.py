@@ -23,11 +23,11 @@ def _scale(cfg, meta) -> int:
 
 
 class _SuperResolution(PairedRecipe):
+    data_hint = "e.g. lowres2highres"
     d_conditional = False  # SRGAN's D judges the high-res image alone (fig. 4)
 
     @classmethod
     def resolve(cls, cfg, meta):
-        cls.need_kind(cfg, meta, ("paired",), "lowres2highres")
         fill_kwargs(cfg.G, {"scale": _scale(cfg, meta)})
         return super().resolve(cfg, meta)
 

@@ -35,12 +35,13 @@ class StarGAN(TranslationRecipe):
     """
 
     name = "stargan"
+    kinds = ("images",)
+    data_hint = "e.g. photos or digits"
     description = "Choi et al. 2018: one G for N domains (label = domain), D with domain classifier, cycle rec."
     options = {"cls_weight": 1.0, "rec_weight": 10.0, "gp": 10.0}
 
     @classmethod
     def resolve(cls, cfg, meta):
-        cls.need_kind(cfg, meta, ("images",), "photos or digits")
         k = meta.get("num_classes", 0)
         if k < 2:
             raise UserError(f"recipe 'stargan' needs labelled images (the labels are the domains); "

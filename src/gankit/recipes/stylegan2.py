@@ -37,12 +37,11 @@ class StyleGAN2(AdversarialRecipe):
     name = "stylegan2"
     description = ("Karras et al. 2020: mapping net, modulated/demodulated convs, skip G, residual D, "
                    "lazy R1 + path length, style mixing")
+    kinds = ("images",)
     options = {"mixing_prob": 0.9, "pl_weight": 2.0, "pl_interval": 4, "pl_decay": 0.01, "pl_batch_shrink": 2}
 
     @classmethod
     def resolve(cls, cfg, meta):
-        if meta["kind"] != "images":
-            raise UserError(f"recipe 'stylegan2' needs image data; {cfg.data.name!r} is {meta['kind']}")
         cfg = super().resolve(cfg, meta)
         builder = NETS.get(cfg.G.name)
         if not (isinstance(builder, type) and issubclass(builder, StyleGAN2Generator)):

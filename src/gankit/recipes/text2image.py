@@ -41,6 +41,8 @@ class Text2Image(AdversarialRecipe):
     name = "text2image"
     description = ("Reed et al. 2016 GAN-INT-CLS: G(z, sentence embedding) with StackGAN conditioning "
                    "augmentation; matching-aware D")
+    kinds = ("images",)
+    data_hint = "captioned images, e.g. --data scenes"
     text_conditional = True  # generate.sample takes --text for this recipe
     options = {"encoder": "minilm", "kl_weight": 1.0, "cls": True, "ca": True}
 
@@ -50,9 +52,6 @@ class Text2Image(AdversarialRecipe):
 
     @classmethod
     def resolve(cls, cfg, meta):
-        if meta["kind"] != "images":
-            raise UserError(f"recipe 'text2image' needs captioned images (e.g. --data scenes); "
-                            f"data {cfg.data.name!r} is {meta['kind']}")
         opts = cls.read_options(cfg)
         if cfg.loss.kwargs:
             raise UserError("loss.kwargs: recipe 'text2image' takes no regularizers (its D scores text pairs)")
@@ -73,9 +72,7 @@ class Text2Image(AdversarialRecipe):
     def _caption_table(self):
         """(caption id per training example [N], embeddings of the distinct captions [U, E])."""
         if self._ids is None:
-            from ..data import load_data
-
-            data = load_data(self.cfg.data, split="train")
+            data = self.splits.train
             if data.captions is None:
                 raise UserError(f"recipe 'text2image' needs data with captions (e.g. scenes); "
                                 f"{self.cfg.data.name!r} has none")
@@ -103,14 +100,7 @@ class Text2Image(AdversarialRecipe):
     def default_captions(self, n: int) -> list[str]:
         """``n`` captions for samples without ``--text``: the held-out split's, in order, cycled."""
         if self._held_out is None:
-            from ..data import load_data
-
-            try:
-                caps = load_data(self.cfg.data, split="test").captions
-            except (UserError, ValueError):
-                caps = None
-            if not caps:
-                caps = load_data(self.cfg.data, split="train").captions
+            caps = self.splits.held_out().captions or self.splits.train.captions
             if not caps:
                 raise UserError(f"data {self.cfg.data.name!r} has no captions: pass --text")
             self._held_out = list(caps)

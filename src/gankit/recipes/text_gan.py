@@ -91,15 +91,13 @@ def nll(G: nn.Module, z: torch.Tensor, tokens: torch.Tensor) -> torch.Tensor:
 class TextRecipe(AdversarialRecipe):
     """What the character recipes share: data checks, MLE, sampling, options."""
 
+    kinds = ("text",)
+    data_hint = "e.g. pydocs, or a .txt file"
+
     options = {"pretrain_steps": 0, "mle_weight": 0.0, "adv_weight": 1.0}
 
     @classmethod
     def resolve(cls, cfg, meta):
-        if meta["kind"] != "text":
-            raise UserError(f"recipe {cfg.recipe!r} needs text data (e.g. pydocs, or a .txt file); "
-                            f"data {cfg.data.name!r} is {meta['kind']}")
-        if cfg.augment.name:
-            raise UserError(f"augment.name={cfg.augment.name}: augmentation is for images, not text")
         vocab, seq_len = len(meta["info"]["vocab"]), int(meta["shape"][0])
         for role, net in (("G", cfg.G), ("D", cfg.D)):
             if not net.name or "vocab_size" not in inspect.signature(NETS.get(net.name)).parameters:

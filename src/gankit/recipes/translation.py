@@ -28,6 +28,7 @@ from torch import nn
 
 from ..errors import UserError
 from ..losses import d_accuracy
+from ..modality import modality
 from .base import OptionalCritic, Recipe, StepContext, fill_kwargs
 
 # Colours for label maps in pictures (background dark, then distinct hues), cycled past 12.
@@ -40,31 +41,19 @@ PALETTE = torch.tensor([
 class TranslationRecipe(Recipe):
     """Base class of the image-to-image recipes (see the module docstring)."""
 
+    translation = True
+
     options: dict = {}
     directions: tuple[str, ...] = ("AtoB",)
 
     def __init__(self, cfg, meta):
         super().__init__(cfg, meta)
         self.opts = self.read_options(cfg)
-        self._held_out = None
-
-    @staticmethod
-    def need_kind(cfg, meta, kinds: tuple[str, ...], example: str) -> None:
-        if meta["kind"] not in kinds:
-            raise UserError(f"recipe {cfg.recipe!r} needs {' or '.join(kinds)} data (e.g. {example}); "
-                            f"data {cfg.data.name!r} is {meta['kind']}")
 
     # ------------------------------------------------------------- held-out inputs
     def held_out(self):
         """The data's test split (cached); the training split when there is none."""
-        if self._held_out is None:
-            from ..data import load_data
-
-            try:
-                self._held_out = load_data(self.cfg.data, split="test")
-            except (UserError, ValueError):
-                self._held_out = load_data(self.cfg.data, split="train")
-        return self._held_out
+        return self.splits.held_out()
 
     def held_out_batch(self, n: int, seed: int) -> dict:
         """``n`` held-out examples as a batch (``Data.batch`` keys), chosen by a seeded permutation."""
@@ -77,7 +66,7 @@ class TranslationRecipe(Recipe):
         if data.seg is not None:
             out["seg"] = data.seg[idx][:, 0].long()
         if data.a is not None:
-            a_idx = idx if data.kind == "paired" else \
+            a_idx = idx if modality(data).paired else \
                 torch.randperm(len(data.a), generator=g)[torch.arange(n) % len(data.a)]
             out["A"], out["B"] = data.to_float(data.a[a_idx]), out["real"]
         return out
@@ -174,6 +163,9 @@ def labels_picture(seg: torch.Tensor) -> torch.Tensor:
 class PairedRecipe(OptionalCritic, TranslationRecipe):
     """The paired game (see the module docstring); subclasses give ``recon_loss``."""
 
+    kinds = ("paired",)
+    data_hint = "e.g. edges2photo"
+
     d_conditional = True  # D sees cat(input, output) (pix2pix sec. 3.1) or the output alone (SRGAN)
     adversarial = True  # False: G is trained by the reconstruction loss alone (ablations)
     d_scale = 1.0  # the D loss is multiplied by this (pix2pix divides it by 2, sec. 3.3)
@@ -185,7 +177,6 @@ class PairedRecipe(OptionalCritic, TranslationRecipe):
 
     @classmethod
     def resolve(cls, cfg, meta):
-        cls.need_kind(cfg, meta, ("paired",), "edges2photo")
         a, x = meta["a_shape"], meta["shape"]
         fill_kwargs(cfg.G, {"in_channels": a[0], "channels": x[0], "resolution": x[-1]})
         d_in = a[0] + x[0] if cls.d_conditional else x[0]

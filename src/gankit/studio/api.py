@@ -1,10 +1,11 @@
 """The studio's API: one function per request, plain dicts in and out (JSON on the wire).
 
 :class:`Studio` holds the server's state (models, runs root, detector, sessions) and has one
-method per endpoint. Every input is bounded here (``LIMITS``) and every mistake is a
-``UserError`` whose one-line message the page shows; the HTTP layer (:mod:`.server`) only
-routes, reads bodies and turns results into responses, so these methods are what the unit
-tests call.
+method per endpoint. The web layer (:mod:`.app`) validates the shape of every request with
+pydantic; the bounds that make sense for the page (``LIMITS``, and those of the selected
+model: its classes, its style layers) are checked here, and every mistake is a ``UserError``
+whose one-line message the page shows. These methods are what the unit tests call.
+Nothing returned names an absolute path on the server.
 """
 from __future__ import annotations
 
@@ -16,9 +17,12 @@ import numpy as np
 
 from .. import __version__
 from ..errors import UserError
-from . import images, models, monitor
+from . import images, models, monitor, render
+from .detector import Detector
 from .playground import DATASETS_2D, MAX_PACK, MAX_STEPS, Playground, loss_names
-from .sessions import SessionStore, new_session_id
+from .sessions import SessionStore
+
+LOCAL = "local"  # the client of calls made from Python (tests, notebooks)
 
 MAX_BATCH = 64
 MAX_TEXT = 200
@@ -33,19 +37,28 @@ LIMITS = {"batch": MAX_BATCH, "steps": MAX_STEPS, "text": MAX_TEXT, "upload_byte
 # ------------------------------------------------------------------ parameter parsing
 
 
+def _show(v) -> str:
+    """A value for an error message, at most 40 characters (a 4,000-digit number is not shown whole)."""
+    text = str(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else repr(v)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
 def _int(p: dict, key: str, default: int | None, lo: int, hi: int) -> int | None:
     v = p.get(key, default)
     if v is None or v == "":
         return default
-    try:
-        f = float(v)
-        if not math.isfinite(f) or f != int(f):
-            raise ValueError
-        i = int(f)
-    except (TypeError, ValueError):
-        raise UserError(f"{key}: expected a whole number, got {str(v)[:40]!r}") from None
+    if isinstance(v, int) and not isinstance(v, bool):
+        i = v  # exact: no detour through float, which overflows past 1e308
+    else:
+        try:
+            f = float(v)
+            if not math.isfinite(f) or f != int(f):
+                raise ValueError
+            i = int(f)
+        except (TypeError, ValueError, OverflowError):
+            raise UserError(f"{key}: expected a whole number, got {_show(v)}") from None
     if not lo <= i <= hi:
-        raise UserError(f"{key} must be in {lo}..{hi}, got {i}")
+        raise UserError(f"{key} must be in {lo}..{hi}, got {_show(i)}")
     return i
 
 
@@ -55,8 +68,8 @@ def _float(p: dict, key: str, default: float | None, lo: float, hi: float, lo_op
         return default
     try:
         f = float(v)
-    except (TypeError, ValueError):
-        raise UserError(f"{key}: expected a number, got {str(v)[:40]!r}") from None
+    except (TypeError, ValueError, OverflowError):
+        raise UserError(f"{key}: expected a number, got {_show(v)}") from None
     if not math.isfinite(f) or f > hi or f < lo or (lo_open and f == lo):
         raise UserError(f"{key} must be in {'(' if lo_open else '['}{lo:g}, {hi:g}], got {f:g}")
     return f
@@ -65,7 +78,7 @@ def _float(p: dict, key: str, default: float | None, lo: float, hi: float, lo_op
 def _choice(p: dict, key: str, default: str, choices) -> str:
     v = str(p.get(key) or default)
     if v not in choices:
-        raise UserError(f"{key} must be one of {', '.join(choices)}, got {v[:40]!r}")
+        raise UserError(f"{key} must be one of {', '.join(choices)}, got {_show(v)}")
     return v
 
 
@@ -100,17 +113,29 @@ class Studio:
             # --checkpoint RUN_DIR: the monitor shows that run
             p = Path(checkpoint)
             self.runs_root = p if monitor.is_run(p) and (p / "metrics.jsonl").exists() else None
-        self.detector = models.Detector(detector)
+        self.detector = Detector(detector)
         self.sessions = SessionStore()
         self.metrics_cache = monitor.MetricsCache()
 
+    def scrub(self, message: str) -> str:
+        """``message`` with the server's absolute paths of the runs root and checkpoint replaced
+        by their names (an error message must not reveal where files live)."""
+        for base in {b for b in (self.runs_root, self.models.checkpoint) if b is not None}:
+            for form in sorted({str(base.resolve()), str(base.absolute())}, key=len, reverse=True):
+                message = message.replace(form, base.resolve().name)
+        return message
+
+    def _root_label(self) -> str | None:
+        return self.runs_root.resolve().name if self.runs_root is not None else None
+
     # ------------------------------------------------------------------ app
-    def info(self, p: dict) -> dict:
-        """Start-up data for the page: a new session id, models, limits, playground choices."""
+    def info(self, p: dict, client: str = LOCAL) -> dict:
+        """Start-up data for the page: a session id issued to ``client``, models, limits,
+        playground choices (the runs folder by its name only)."""
         entries = self.models.entries()
-        return {"version": __version__, "session": new_session_id(), "models": entries,
+        return {"version": __version__, "session": self.sessions.issue(client), "models": entries,
                 "default_model": entries[0]["id"] if entries else None,
-                "runs_root": str(self.runs_root) if self.runs_root else None, "limits": LIMITS,
+                "runs_root": self._root_label(), "limits": LIMITS,
                 "playground": {"datasets": list(DATASETS_2D), "losses": loss_names(), "max_pack": MAX_PACK},
                 "detector": {"available": self.detector.available, "status": self.detector.status}}
 
@@ -148,10 +173,10 @@ class Studio:
                 raise UserError(f"text: at most {MAX_TEXT} characters, got {len(text)}")
             if not cap["generate"]["text"]:
                 text = None
-        x = models.generate(lm, n, seed, cls, trunc, text)
-        info = models.provenance(lm, seed=seed, batch=n, **{"class": cls}, truncation=trunc, text=text)
+        x = render.generate(lm, n, seed, cls, trunc, text)
+        info = render.provenance(lm, seed=seed, batch=n, **{"class": cls}, truncation=trunc, text=text)
         out = {"n": n, "seed": seed, "filename": f"gankit-{lm.model.config.recipe}-seed{seed}.png"}
-        if cap["kind"] == "points":
+        if cap["generate"]["points"]:
             pts = np.nan_to_num(x.reshape(len(x), -1)[:, :2].numpy(), nan=0.0, posinf=1e6, neginf=-1e6)
             means = lm.model.meta.get("info", {}).get("means")
             png = images.scatter_png(pts, info, means, title=f"{n} samples, seed {seed}")
@@ -179,8 +204,8 @@ class Studio:
         ncls = cap["explore"]["classes"]
         cls = _int(p, "class", 0, 0, max(ncls - 1, 0)) if ncls else None
         trunc = _truncation(p)
-        one, strip = models.interpolate(lm, a, b, t, mode, frames, cls, trunc)
-        info = models.provenance(lm, seed=f"{a}->{b}", t=round(t, 4), interpolation=mode)
+        one, strip = render.interpolate(lm, a, b, t, mode, frames, cls, trunc)
+        info = render.provenance(lm, seed=f"{a}->{b}", t=round(t, 4), interpolation=mode)
         return {"image": images.data_url(images.grid_png(one, info, target=256)),
                 "strip": images.data_url(images.grid_png(strip, info, nrow=frames, target=768)), "t": t}
 
@@ -194,8 +219,8 @@ class Studio:
         amounts = {str(k): _float(raw, k, 0.0, -5.0, 5.0) for k in raw}
         ncls = cap["explore"]["classes"]
         cls = _int(p, "class", 0, 0, max(ncls - 1, 0)) if ncls else None
-        x = models.edit(lm, seed, amounts, cls, _truncation(p))
-        info = models.provenance(lm, seed=seed, edit=", ".join(f"{k}={v:g}" for k, v in amounts.items() if v))
+        x = render.edit(lm, seed, amounts, cls, _truncation(p))
+        info = render.provenance(lm, seed=seed, edit=", ".join(f"{k}={v:g}" for k, v in amounts.items() if v))
         return {"image": images.data_url(images.grid_png(x, info, target=256))}
 
     def stylemix(self, p: dict) -> dict:
@@ -207,8 +232,8 @@ class Studio:
             raise UserError(cap["why"]["style_mix"])
         coarse, fine = _seeds(p, "coarse", [1, 2, 3]), _seeds(p, "fine", [4, 5, 6])
         crossover = _int(p, "crossover", min(4, mix["num_ws"]), 0, mix["num_ws"])
-        x = models.mix(lm, coarse, fine, crossover, _truncation(p))
-        info = models.provenance(lm, seed=f"coarse {coarse}, fine {fine}", crossover=crossover)
+        x = render.mix(lm, coarse, fine, crossover, _truncation(p))
+        info = render.provenance(lm, seed=f"coarse {coarse}, fine {fine}", crossover=crossover)
         return {"image": images.data_url(images.grid_png(x, info, nrow=len(fine) + 1, target=640))}
 
     # ------------------------------------------------------------------ translate
@@ -224,8 +249,11 @@ class Studio:
         seed = _int(p, "seed", 0, 0, MAX_SEED)
         with tempfile.TemporaryDirectory(prefix="gankit-studio-") as tmp:
             path = images.upload_to_file(body, tmp)
-            pic, y = models.translate_file(lm, path, direction, domain, seed)
-        info = models.provenance(lm, direction=direction, domain=domain, seed=seed)
+            try:
+                pic, y = render.translate_file(lm, path, direction, domain, seed)
+            except UserError as e:  # the reader names the file: call it "upload", not its temp path
+                raise UserError(str(e).replace(path, "upload")) from None
+        info = render.provenance(lm, direction=direction, domain=domain, seed=seed)
         return {"input": images.data_url(images.grid_png(pic, None, target=320)),
                 "output": images.data_url(images.grid_png(y, info, target=320)),
                 "filename": f"gankit-{lm.model.config.recipe}-translated.png"}
@@ -249,7 +277,7 @@ class Studio:
         runs = self._runs()
         rows = [monitor.run_summary(n, r, self.metrics_cache) for n, r in runs.items()]
         rows.sort(key=lambda r: -(r["updated"] or 0))
-        return {"root": str(self.runs_root) if self.runs_root else None, "runs": rows}
+        return {"root": self._root_label(), "runs": rows}
 
     def _run(self, p: dict) -> tuple[str, Path]:
         name = str(p.get("name") or "")
@@ -278,9 +306,11 @@ class Studio:
         return monitor.compare(runs, [str(n) for n in names][: monitor.MAX_RUNS], self.metrics_cache)
 
     # ------------------------------------------------------------------ 2D playground
-    def playground_new(self, p: dict, sid: str | None) -> dict:
-        """Start (or restart) this session's 2D playground; returns its first state."""
-        session = self.sessions.get(sid)
+    def playground_new(self, p: dict, sid: str | None, client: str = LOCAL) -> dict:
+        """Start (or restart) this session's 2D playground; returns its first state.
+
+        ``sid`` must be an id :meth:`info` issued to ``client``."""
+        session = self.sessions.open(sid, client)
         pg = Playground(dataset=_choice(p, "dataset", "ring8", DATASETS_2D),
                         loss=_choice(p, "loss", "nonsaturating", loss_names()),
                         pack=_int(p, "pack", 1, 1, MAX_PACK), gp=_float(p, "gp", 0.0, 0.0, 100.0),
@@ -289,10 +319,12 @@ class Studio:
             session.data["playground"] = pg
             return pg.state()
 
-    def playground_step(self, p: dict, sid: str | None) -> dict:
+    def playground_step(self, p: dict, sid: str | None, client: str = LOCAL) -> dict:
         """Advance this session's playground ``steps`` (1..500) steps; returns the new state."""
-        session = self.sessions.get(sid)
+        session = self.sessions.get(sid, client)
         steps = _int(p, "steps", 10, 1, MAX_STEPS)
+        if session is None:
+            raise UserError("playground: press Reset to start one first")
         with session.lock:
             pg = session.data.get("playground")
             if pg is None:

@@ -7,7 +7,9 @@ a torn last line of ``metrics.jsonl`` is skipped and picked up on the next poll.
 
 Runs are addressed by their path relative to the root (``"dcgan-digits"``, ``"sweep/a"``);
 a name is only ever resolved by looking it up in :func:`find_runs`'s listing, so a request
-cannot reach files outside the root.
+cannot reach files outside the root. Symbolic links are resolved and must stay inside: a run
+folder that links elsewhere is not listed, and a file of a run (``samples/latest.png``,
+``metrics.jsonl``, ``config.yaml``) that resolves outside its run is treated as missing.
 """
 from __future__ import annotations
 
@@ -17,9 +19,34 @@ from pathlib import Path
 
 from ..errors import UserError
 
+
+class NotFound(UserError):
+    """A file the page asked for that is not there (HTTP 404)."""
+
+
 MAX_RUNS = 200  # runs listed under one root
 MAX_DEPTH = 3  # how deep under the root run directories are looked for
 MAX_POINTS = 600  # points per curve sent to the page (evenly thinned, the last one always kept)
+
+
+def inside(root: str | Path, path: str | Path) -> bool:
+    """True when ``path``, with every symbolic link resolved, is ``root`` or below it."""
+    try:
+        Path(path).resolve().relative_to(Path(root).resolve())
+        return True
+    except (ValueError, OSError, RuntimeError):  # RuntimeError: a symlink loop
+        return False
+
+
+def run_file(run: Path, rel: str) -> Path | None:
+    """The file ``run/rel`` when it exists and resolves inside ``run``, else None."""
+    p = run / rel
+    return p if p.is_file() and inside(run, p) else None
+
+
+def has_checkpoint(run: Path) -> bool:
+    """True when the run has saved at least one checkpoint (``checkpoints/step_*``)."""
+    return (run / "checkpoints").is_dir() and any((run / "checkpoints").glob("step_*"))
 
 
 def is_run(d: Path) -> bool:
@@ -31,7 +58,8 @@ def find_runs(root: str | Path) -> dict[str, Path]:
     """Run directories under ``root`` (``root`` itself included), by name (relative path).
 
     Breadth-first to ``MAX_DEPTH`` levels, at most ``MAX_RUNS``; a run's own subfolders
-    (checkpoints, samples) are not searched. Hidden folders are skipped.
+    (checkpoints, samples) are not searched. Hidden folders and folders that resolve outside
+    ``root`` (symbolic links elsewhere) are skipped.
     """
     root = Path(root)
     if not root.is_dir():
@@ -47,7 +75,8 @@ def find_runs(root: str | Path) -> dict[str, Path]:
                     return found
                 continue
             try:
-                nxt.extend(sorted(c for c in d.iterdir() if c.is_dir() and not c.name.startswith(".")))
+                nxt.extend(sorted(c for c in d.iterdir()
+                                  if c.is_dir() and not c.name.startswith(".") and inside(root, c)))
             except OSError:
                 continue
         level = nxt
@@ -64,7 +93,9 @@ class MetricsCache:
     def rows(self, run: Path) -> list[dict]:
         from ..train.log import read_metrics
 
-        p = run / "metrics.jsonl"
+        p = run_file(run, "metrics.jsonl")
+        if p is None:
+            return []
         try:
             st = p.stat()
             key = (st.st_size, st.st_mtime_ns)
@@ -86,11 +117,15 @@ def _number(v) -> float | None:
     return float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) else None
 
 
-def _config_summary(run: Path) -> dict:
+def config_summary(run: Path) -> dict:
+    """recipe, data, steps, loss and batch size from the run's ``config.yaml`` ({} when unreadable)."""
     import yaml
 
+    f = run_file(run, "config.yaml")
+    if f is None:
+        return {}
     try:
-        cfg = yaml.safe_load((run / "config.yaml").read_text()) or {}
+        cfg = yaml.safe_load(f.read_text()) or {}
     except (OSError, yaml.YAMLError):
         return {}
     if not isinstance(cfg, dict):
@@ -105,11 +140,11 @@ def _config_summary(run: Path) -> dict:
 def run_summary(name: str, run: Path, cache: MetricsCache) -> dict:
     """One line of the run list: name, recipe, data, newest logged step, target steps, mtime."""
     rows = cache.rows(run)
-    sample = run / "samples" / "latest.png"
-    mtimes = [p.stat().st_mtime for p in (run / "metrics.jsonl", sample, run / "config.yaml") if p.exists()]
-    return {"name": name, **_config_summary(run), "step": rows[-1].get("step", 0) if rows else 0,
-            "updated": max(mtimes) if mtimes else None, "has_sample": sample.is_file(),
-            "has_checkpoint": (run / "checkpoints").is_dir() and any((run / "checkpoints").glob("step_*"))}
+    files = [run_file(run, f) for f in ("metrics.jsonl", "samples/latest.png", "config.yaml")]
+    mtimes = [p.stat().st_mtime for p in files if p is not None]
+    return {"name": name, **config_summary(run), "step": rows[-1].get("step", 0) if rows else 0,
+            "updated": max(mtimes) if mtimes else None, "has_sample": files[1] is not None,
+            "has_checkpoint": has_checkpoint(run)}
 
 
 def _thin(points: list, most: int) -> list:
@@ -148,9 +183,9 @@ def run_detail(name: str, run: Path, cache: MetricsCache, max_points: int = MAX_
     groups: dict[str, list] = {}
     for k in series:
         groups.setdefault(group_of(k), []).append(k)
-    sample = run / "samples" / "latest.png"
+    sample = run_file(run, "samples/latest.png")
     return {**run_summary(name, run, cache), "series": series, "groups": groups, "last": last,
-            "sample_mtime": sample.stat().st_mtime if sample.is_file() else None}
+            "sample_mtime": sample.stat().st_mtime if sample is not None else None}
 
 
 def compare(runs: dict[str, Path], names: list[str], cache: MetricsCache) -> dict:
@@ -165,15 +200,15 @@ def compare(runs: dict[str, Path], names: list[str], cache: MetricsCache) -> dic
         for r in rows:
             last.update({k: v for k, v in r.items() if k != "step"})
         keys |= set(last)
-        table.append({"name": n, **_config_summary(runs[n]), "step": rows[-1].get("step", 0) if rows else 0,
+        table.append({"name": n, **config_summary(runs[n]), "step": rows[-1].get("step", 0) if rows else 0,
                       "last": {k: (v if _number(v) is not None else str(v)) for k, v in last.items()}})
     order = sorted(keys, key=lambda k: (group_of(k) != "loss", group_of(k), k))
     return {"keys": order, "runs": table}
 
 
 def sample_file(run: Path) -> Path:
-    """The run's newest sample picture; ``UserError`` when there is none yet."""
-    p = run / "samples" / "latest.png"
-    if not p.is_file():
-        raise UserError(f"run {run.name}: no sample picture yet (samples/latest.png)")
+    """The run's newest sample picture; :class:`NotFound` when there is none inside the run."""
+    p = run_file(run, "samples/latest.png")
+    if p is None:
+        raise NotFound(f"run {run.name}: no sample picture yet (samples/latest.png)")
     return p

@@ -1,14 +1,21 @@
-"""Per-browser-session state, keyed by a random session id, safe across the server's threads.
+"""Per-browser-session state: ids issued (and signed) by the server, limits per client.
 
-A session id is made by :func:`new_session_id` (128 random bits) and sent by the page with
-every request (header ``X-Gankit-Session``). State that belongs to one user (their 2D
-playground) lives in that user's :class:`Session`; the store keeps at most ``max_sessions``
-(least recently used are dropped) and forgets sessions idle longer than ``ttl`` seconds, so a
-server left running does not grow without bound.
+A session id is made by :meth:`SessionStore.issue` for one client (the peer's address): 96
+random bits and an HMAC of them and the client under a key that lives only in this process.
+The page gets one from ``/api/info`` and sends it with every request (header
+``X-Gankit-Session``). The store accepts only ids it signed for *that* client, so a client
+cannot choose ids, and cannot use another client's.
+
+State that belongs to one user (their 2D playground) lives in that user's :class:`Session`.
+Limits are per client: one client holds at most ``per_client`` sessions (its own least
+recently used one makes room), and when the whole store is full (``max_sessions``), a new
+session waits for one to expire (``ttl`` seconds idle) rather than evicting anybody else's:
+:meth:`SessionStore.open` then answers "busy" (HTTP 429). So no client can evict another's.
 """
 from __future__ import annotations
 
-import re
+import hashlib
+import hmac
 import secrets
 import threading
 import time
@@ -16,48 +23,79 @@ from collections import OrderedDict
 
 from ..errors import UserError
 
-_ID = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
 
-
-def new_session_id() -> str:
-    """A fresh, unguessable session id (URL-safe text)."""
-    return secrets.token_urlsafe(16)
+class SessionsFull(Exception):
+    """Every session slot is held by other clients' live sessions (HTTP 429)."""
 
 
 class Session:
     """One user's state: a lock (requests of one user run one at a time) and a dict."""
 
-    def __init__(self, sid: str):
-        self.id = sid
+    def __init__(self, sid: str, client: str):
+        self.id, self.client = sid, client
         self.lock = threading.Lock()
         self.data: dict = {}
         self.seen = time.monotonic()
 
 
 class SessionStore:
-    """Sessions by id; :meth:`get` creates a session for a well-formed id it has not seen."""
+    """Sessions by id, each owned by one client; see the module docstring for the limits."""
 
-    def __init__(self, max_sessions: int = 64, ttl: float = 3600.0):
-        self.max_sessions, self.ttl = max_sessions, ttl
+    def __init__(self, max_sessions: int = 256, per_client: int = 16, ttl: float = 3600.0):
+        self.max_sessions, self.per_client, self.ttl = max_sessions, per_client, ttl
+        self._key = secrets.token_bytes(32)
         self._lock = threading.Lock()
         self._sessions: OrderedDict[str, Session] = OrderedDict()
 
-    def get(self, sid: str | None) -> Session:
-        """The session ``sid`` (created if new); ``UserError`` for a missing or malformed id."""
-        if not sid or not _ID.match(sid):
-            raise UserError("session: missing or malformed session id (reload the page)")
+    # ------------------------------------------------------------------ ids
+    def _sign(self, nonce: str, client: str) -> str:
+        mac = hmac.new(self._key, f"{nonce}|{client}".encode(), hashlib.sha256).hexdigest()
+        return mac[:32]
+
+    def issue(self, client: str) -> str:
+        """A fresh id for ``client`` (nothing is stored until the session is opened)."""
+        nonce = secrets.token_urlsafe(12)
+        return f"{nonce}.{self._sign(nonce, client)}"
+
+    def valid(self, sid: str | None, client: str) -> bool:
+        """True when ``sid`` is an id this store issued to ``client``."""
+        if not sid or len(sid) > 64 or sid.count(".") != 1:
+            return False
+        nonce, mac = sid.split(".")
+        return hmac.compare_digest(mac, self._sign(nonce, client))
+
+    # ------------------------------------------------------------------ sessions
+    def _expire(self, now: float) -> None:
+        for old in [k for k, s in self._sessions.items() if now - s.seen > self.ttl]:
+            del self._sessions[old]
+
+    def _lookup(self, sid: str | None, client: str, create: bool) -> Session | None:
+        if not self.valid(sid, client):
+            raise UserError("session: missing or unknown session id (reload the page)")
         now = time.monotonic()
         with self._lock:
-            for old in [k for k, s in self._sessions.items() if now - s.seen > self.ttl]:
-                del self._sessions[old]
+            self._expire(now)
             s = self._sessions.get(sid)
-            if s is None:
-                s = self._sessions[sid] = Session(sid)
-                while len(self._sessions) > self.max_sessions:
-                    self._sessions.popitem(last=False)
-            self._sessions.move_to_end(sid)
-            s.seen = now
+            if s is None and create:
+                mine = [k for k, v in self._sessions.items() if v.client == client]
+                if len(mine) >= self.per_client:
+                    del self._sessions[mine[0]]  # this client's least recently used session
+                elif len(self._sessions) >= self.max_sessions:
+                    raise SessionsFull("the studio has as many sessions as it keeps; try again later")
+                s = self._sessions[sid] = Session(sid, client)
+            if s is not None:
+                self._sessions.move_to_end(sid)
+                s.seen = now
             return s
+
+    def open(self, sid: str | None, client: str) -> Session:
+        """The session ``sid`` of ``client``, created when new (``UserError`` for an id this
+        store did not issue to this client; :class:`SessionsFull` when no slot is free)."""
+        return self._lookup(sid, client, create=True)
+
+    def get(self, sid: str | None, client: str) -> Session | None:
+        """The existing session ``sid`` of ``client``, or None (never creates one)."""
+        return self._lookup(sid, client, create=False)
 
     def __len__(self) -> int:
         with self._lock:

@@ -19,6 +19,8 @@ from torch import nn
 from .. import viz
 from ..config import Config
 from ..data import Data
+from ..data.splits import DataSplits
+from ..modality import modality
 from ..recipes.base import Recipe
 from . import dist
 from .log import RunLogger
@@ -41,6 +43,7 @@ class TrainState:
     logger: RunLogger
     logs: dict = field(default_factory=dict)
     main: bool = True  # rank 0 of a DDP run (the only one that writes files)
+    splits: DataSplits | None = None  # the run's dataset splits (loaded once, see resolve_run)
 
 
 class Hook:
@@ -130,7 +133,7 @@ class CallableHook(Hook):
 
     def after_step(self, tr, step, logs):
         st = TrainState(tr.cfg, tr.out, step, tr.nets, tr.recipe, tr.data, tr.meta, tr.logger, logs,
-                        main=tr.main)
+                        main=tr.main, splits=tr.splits)
         extra = self.fn(st)
         if extra:
             tr.logger.scalars(step, extra)
@@ -157,12 +160,13 @@ def write_preview(folder: Path, step: int, x: torch.Tensor, data: Data, meta: di
     """``folder/step_XXXXXXX.png`` (+ ``latest.png``) of samples ``x``, with provenance."""
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"step_{step:07d}.png"
-    real = data.x[: len(x)] if meta["kind"] == "points" else None
+    kind = modality(meta)
+    real = data.x[: len(x)] if kind.points else None
     info = {"gankit:synthetic": "true", "gankit:recipe": cfg.recipe, "gankit:run": str(folder.parent),
             "gankit:step": step, "gankit:seed": cfg.loop.seed, "gankit:checkpoint": "none (training preview)",
             "Software": "gankit (generated image)"}
     viz.preview(x, path, meta, real, title=f"step {step}", pnginfo=info)
-    if meta["kind"] == "images":
+    if kind.images:
         logger.image(step, "samples", viz.image_grid(x))
     (folder / "latest.png").write_bytes(path.read_bytes())
 

@@ -30,8 +30,7 @@ RESUME_MUTABLE = ("loop.steps", "loop.progress", "loop.tensorboard", "loop.log_e
 
 def data_meta(data: Data) -> dict:
     """What sampling and evaluation need to know about the training data (saved as data.json)."""
-    return {**data.describe(), "num_classes": data.num_classes, "class_names": data.class_names,
-            "info": {k: v for k, v in data.info.items() if k != "skipped"}}
+    return data.meta()
 
 
 def pick_device(name: str) -> torch.device:

@@ -23,9 +23,9 @@ import torch
 
 from .. import checkpoint as ckpt_io
 from ..config import Config
-from ..data import Data
 from ..data.augment import build_augment
 from ..errors import UserError
+from ..modality import modality
 from ..recipes.base import Phase, StepContext
 from ..registry import RECIPES
 from . import dist, schedules
@@ -34,10 +34,10 @@ from .guard import Guard, TrainingDiverged, grads_finite
 from .hooks import Hook, default_hooks, write_preview
 from .log import RunLogger
 from .precision import Precision
+from .resolve import Run, resolve_loaded
 from .setup import (
     StopFlag,
     check_loop,
-    data_meta,
     make_optimizer,
     pick_device,
     resume_checkpoint,
@@ -48,16 +48,17 @@ from .setup import (
 
 
 class Trainer:
-    """Trains ``cfg`` into run directory ``out``.
+    """Trains a run into run directory ``out``.
 
-    ``data`` is the loaded training :class:`~gankit.data.Data` (``gankit.train.resolve_run``
-    loads it once); when omitted it is loaded from ``cfg.data``. ``hooks`` are extra
+    ``run`` is a :class:`~gankit.train.resolve.Run` (``resolve_run`` loaded its data once) or a
+    plain :class:`~gankit.config.Config`, whose data is then loaded here. ``hooks`` are extra
     :class:`~gankit.train.hooks.Hook` objects or callables ``(TrainState) -> dict | None``.
     """
 
-    def __init__(self, cfg: Config, out: str | Path, resume: bool = False, allow_config_change: bool = False,
-                 hooks: list[Hook | Callable] = (), data: Data | None = None):
-        self.cfg, self.out, self.data = cfg, Path(out), data
+    def __init__(self, run: Run | Config, out: str | Path, resume: bool = False, allow_config_change: bool = False,
+                 hooks: list[Hook | Callable] = ()):
+        self.spec, self.out = run, Path(out)
+        self.cfg = run.cfg if isinstance(run, Run) else run
         self.resume, self.allow_config_change = resume, allow_config_change
         self.user_hooks = list(hooks)
         self.rollback_requested = False
@@ -74,22 +75,17 @@ class Trainer:
             torch.set_num_threads(lp.threads)
         self.dinfo, self.device = dist.setup(pick_device(lp.device))
         self.main = self.dinfo.main
-        if self.data is None:
-            from ..data import load_data
-
-            self.data = load_data(cfg.data)
-        data = self.data
-        self.meta = meta = data_meta(data)
+        run = self.spec if isinstance(self.spec, Run) else resolve_loaded(cfg)
+        cfg, data, meta = self.cfg, self.data, self.meta = run.cfg, run.data, run.meta
+        self.splits = run.splits
         recipe_cls = RECIPES.get(cfg.recipe)
-        cfg = self.cfg = recipe_cls.resolve(copy.deepcopy(cfg), meta)
         self.augment = build_augment(cfg.augment)
-        if self.augment is not None and data.kind == "points":
-            raise UserError(f"augment.name={cfg.augment.name}: augmentation is for images, not 2D points")
 
         ckpt = self._prepare_run_dir()
         torch.manual_seed(lp.seed)  # network initialisation is seeded
         self.recipe = recipe = recipe_cls(cfg, meta)
-        self.memory_format = (torch.channels_last if lp.channels_last and data.kind != "points"
+        recipe.splits = self.splits  # held-out data comes from the run's splits, loaded once
+        self.memory_format = (torch.channels_last if lp.channels_last and not modality(data).points
                               else torch.contiguous_format)
         self.nets = {k: v.to(self.device).to(memory_format=self.memory_format)
                      for k, v in recipe.build_nets().items()}
@@ -296,7 +292,8 @@ class Trainer:
         was_training = G.training
         G.eval()
         # translation recipes show (input, output) pairs in grids; others their samples
-        x = getattr(self.recipe, "sample_grid", self.recipe.sample)(G, self.lp.n_samples, self.grid_seed)
+        with torch.no_grad():
+            x = getattr(self.recipe, "sample_grid", self.recipe.sample)(G, self.lp.n_samples, self.grid_seed)
         G.train(was_training)
         write_preview(self.out / "samples", step, x, self.data, self.meta, self.logger, self.cfg)
 
@@ -370,16 +367,17 @@ class Trainer:
             self.logger.close()
 
 
-def train(cfg: Config, out: str | Path, resume: bool = False, allow_config_change: bool = False,
-          hooks: list[Hook | Callable] = (), data: Data | None = None) -> Path:
-    """Train ``cfg`` into run directory ``out``; returns the final checkpoint's path.
+def train(run: Run | Config, out: str | Path, resume: bool = False, allow_config_change: bool = False,
+          hooks: list[Hook | Callable] = ()) -> Path:
+    """Train ``run`` (a resolved :class:`~gankit.train.resolve.Run` or a Config) into run
+    directory ``out``; returns the final checkpoint's path.
 
     With ``resume`` the newest checkpoint in ``out`` is loaded (weights, optimizer moments,
     step, augmentation state) and training continues to ``cfg.loop.steps``; the result is
     identical to an uninterrupted run on CPU. Under ``torchrun`` each process is one rank of
     a data-parallel run (see ``gankit.train.dist``).
     """
-    return Trainer(cfg, out, resume, allow_config_change, hooks, data).setup().run()
+    return Trainer(run, out, resume, allow_config_change, hooks).setup().run()
 
 
 __all__ = ["Trainer", "train"]

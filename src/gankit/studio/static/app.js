@@ -1,6 +1,7 @@
 // gankit studio: the page's logic. Plain ES module, no build step, no dependencies.
-// Talks to the JSON API of gankit.studio.server; every error the server reports is shown
-// in the card it belongs to.
+// Talks to the JSON API of gankit.studio.app; every error the server reports is shown
+// in the card it belongs to. Uploads go as multipart form data (field "file"); the session
+// id the server issued comes back with every request (header X-Gankit-Session).
 
 const $ = (sel, el = document) => el.querySelector(sel);
 const $$ = (sel, el = document) => [...el.querySelectorAll(sel)];
@@ -9,12 +10,15 @@ const COLORS = ["#4f46e5", "#e11d48", "#059669", "#d97706", "#0891b2", "#7c3aed"
 
 // ------------------------------------------------------------------ plumbing
 
-async function api(path, { method = "GET", body, query, raw = false } = {}) {
+async function api(path, { method = "GET", body, query, upload } = {}) {
   const url = path + (query ? "?" + new URLSearchParams(query) : "");
-  const opts = { method, headers: { "X-Gankit-Session": state.session || "" } };
-  if (body !== undefined) {
-    opts.body = raw ? body : JSON.stringify(body);
-    opts.headers["Content-Type"] = raw ? (body.type || "application/octet-stream") : "application/json";
+  const opts = { method, headers: state.session ? { "X-Gankit-Session": state.session } : {} };
+  if (upload !== undefined) {
+    opts.body = new FormData();
+    opts.body.append("file", upload, upload.name || "upload.png");  // the browser sets the multipart type
+  } else if (body !== undefined) {
+    opts.body = JSON.stringify(body);
+    opts.headers["Content-Type"] = "application/json";
   }
   let res;
   try {
@@ -485,7 +489,7 @@ async function translate() {
   const query = { model: state.model, direction: $("#tr-direction").value || "AtoB", seed: num($("#tr-seed")) ?? 0 };
   if (t.domains.length) query.domain = $("#tr-domain").value;
   try {
-    const r = await api("/api/translate", { method: "POST", body, query, raw: true });
+    const r = await api("/api/translate", { method: "POST", upload: body, query });
     $("#tr-in").src = r.input;
     $("#tr-out").src = r.output;
     $("#tr-download").href = r.output;
@@ -742,7 +746,7 @@ async function detect(file) {
     return showError(form, `upload: ${file.size.toLocaleString()} bytes is more than the limit of ${state.limits.upload_bytes.toLocaleString()} bytes`);
   }
   try {
-    const r = await api("/api/detect", { method: "POST", body: file, raw: true });
+    const r = await api("/api/detect", { method: "POST", upload: file });
     $("#det-img").src = URL.createObjectURL(file);
     $("#det-bar").style.left = `calc(${(100 * r.generated).toFixed(1)}% - 2px)`;
     $("#det-text").textContent = `${(100 * r.generated).toFixed(1)} % likely generated → ${r.verdict} (threshold ${r.threshold})`;

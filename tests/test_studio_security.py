@@ -1,0 +1,258 @@
+"""The studio's defences, one test per probe of issue 19 (each shows the safe answer):
+Host allow-list and token beyond loopback (403), cross-site POSTs (403/415), slow and
+half-open clients on a real server (408, closed; others still served), hostile JSON bodies
+(400), symlinks out of the runs folder (404 / not listed), sessions one client cannot evict."""
+from __future__ import annotations
+
+import socket
+import time
+
+import pytest
+import torch
+
+from gankit.studio import Studio, make_server, start_in_thread
+from gankit.studio.security import Policy
+from gankit.studio.sessions import SessionsFull, SessionStore
+from test_studio_support import ORIGIN, client_for, png, real_http, runs_root
+
+pytestmark = pytest.mark.usefixtures("one_thread")
+
+
+@pytest.fixture(scope="module")
+def root(tmp_path_factory):
+    return runs_root(tmp_path_factory)
+
+
+@pytest.fixture(scope="module")
+def studio(root):
+    return Studio(runs=root)
+
+
+# --------------------------------------------------------------------------- Host and token
+
+
+def test_foreign_host_is_refused_even_on_loopback(studio):
+    c = client_for(studio)
+    assert c.get("/api/info").status_code == 200
+    for host in ("evil.example", "evil.example:7860", "127.0.0.1.nip.io", "[::2]:7860"):
+        r = c.get("/api/info", headers={"Host": host})
+        assert r.status_code == 403 and "forbidden host" in r.json()["error"], host
+    assert c.get("/api/info", headers={"Host": "localhost:7860"}).status_code == 200
+    assert c.get("/api/info", headers={"Host": "[::1]:7860"}).status_code == 200
+
+
+def test_beyond_loopback_needs_the_token_on_every_request(studio):
+    pol = Policy.for_host("0.0.0.0", port=7860, allow_hosts=["studio.lan"])
+    assert pol.token and len(pol.token) >= 24  # generated: nobody chose it
+    assert Policy.for_host("0.0.0.0").token != pol.token
+    c = client_for(studio, pol)
+    for path in ("/", "/api/info", "/api/model?model=dcgan", "/api/runs", "/static/app.js", "/api/run/sample?name=dcgan"):
+        r = c.get(path)
+        assert r.status_code == 403 and "token" in r.json()["error"], path
+    assert c.post("/api/generate", json={"model": "dcgan"}).status_code == 403
+    assert c.get("/?token=wrong" + pol.token[5:]).status_code == 403
+    r = c.get(f"/?token={pol.token}&x=1")  # the URL printed at start: sets the cookie, drops the token
+    assert r.status_code == 303 and r.headers["location"] == "/?x=1"
+    assert "HttpOnly" in r.headers["set-cookie"] and "SameSite=Strict" in r.headers["set-cookie"]
+    assert c.get("/api/info").status_code == 200  # the cookie from now on
+    assert c.post("/api/generate", json={"model": "dcgan", "batch": 1}).status_code == 200
+    fresh = client_for(studio, pol, origin=None)
+    assert fresh.get("/api/info", headers={"X-Gankit-Token": pol.token}).status_code == 200
+    assert fresh.get("/api/info", headers={"Authorization": f"Bearer {pol.token}"}).status_code == 200
+    assert fresh.get("/api/info", headers={"Host": "studio.lan:7860", "X-Gankit-Token": pol.token}).status_code == 200
+    r = fresh.get("/api/info", headers={"Host": "evil.example", "X-Gankit-Token": pol.token})
+    assert r.status_code == 403 and "host" in r.json()["error"]  # the allow-list still holds
+
+
+def test_an_ip_host_must_be_the_address_connected_to(studio):
+    pol = Policy.for_host("0.0.0.0", token="t" * 20)
+    assert pol.host_ok("192.168.1.7:7860", "192.168.1.7") and not pol.host_ok("192.168.1.8:7860", "192.168.1.7")
+    assert not pol.host_ok("attacker.example", "192.168.1.7") and pol.host_ok("localhost", "192.168.1.7")
+
+
+def test_a_token_on_loopback_is_enforced_too(root):
+    srv = make_server(runs=root, token="s" * 20)
+    start_in_thread(srv)
+    try:
+        assert srv.login_url.endswith("/?token=" + "s" * 20)
+        assert real_http(srv, "/api/info")[0] == 403
+        assert real_http(srv, "/api/info", headers={"X-Gankit-Token": "s" * 20})[0] == 200
+    finally:
+        srv.shutdown()
+        srv.server_close()
+
+
+# --------------------------------------------------------------------------- cross-site POSTs
+
+
+@pytest.mark.parametrize("path", ["/api/generate", "/api/translate", "/api/detect", "/api/playground/new"])
+def test_cross_site_posts_are_refused(studio, path):
+    c = client_for(studio, origin=None)
+    evil = {"Origin": "http://evil.example"}
+    for headers in (evil, {**evil, "Content-Type": "text/plain"}, {"Origin": "null"},
+                    {"Referer": "http://evil.example/page"}):
+        r = c.post(path, content=b'{"model": "dcgan"}', headers={"Content-Type": "application/json", **headers})
+        assert r.status_code == 403 and "cross-origin" in r.json()["error"], headers
+    r = c.post(path, files={"file": ("a.png", png(torch.zeros(4, 4, dtype=torch.uint8).numpy()), "image/png")},
+               headers=evil)
+    assert r.status_code == 403
+    r = c.post(path, content=b"{}", headers={"Content-Type": "application/json"})  # no Origin, no Referer
+    assert r.status_code == 403 and "X-Gankit-Session" in r.json()["error"]
+    r = c.post(path, content=b"{}", headers={"Content-Type": "application/json", "X-Gankit-Session": "made.up"})
+    assert r.status_code == 403
+    r = c.post(path, content=b"{}", headers={"Content-Type": "text/plain", "Origin": ORIGIN})
+    assert r.status_code == 415  # same origin, but a body type a form could send
+
+
+def test_same_origin_and_scripts_with_a_session_may_post(studio):
+    c = client_for(studio, origin=None)
+    sid = c.get("/api/info").json()["session"]
+    body = {"model": "dcgan", "batch": 1}
+    assert c.post("/api/generate", json=body, headers={"Origin": ORIGIN}).status_code == 200
+    assert c.post("/api/generate", json=body, headers={"Referer": ORIGIN + "/#explore"}).status_code == 200
+    assert c.post("/api/generate", json=body, headers={"X-Gankit-Session": sid}).status_code == 200
+
+
+# --------------------------------------------------------------------------- hostile JSON
+
+
+@pytest.mark.parametrize("body, status, message", [
+    (b"[" * (64 * 1024), 400, "not valid JSON"),  # 64 KiB: exactly the body limit
+    (b"[" * 30_000 + b"]" * 30_000, 400, "not valid JSON"),  # valid JSON, too deep for the parser
+    (b'{"seed": ' + b"9" * 5000 + b"}", 400, "not valid JSON"),  # beyond Python's int-from-text limit
+    (b'{"seed": ' + b"9" * 4000 + b"}", 400, "seed must be in 0..2147483647, got 999"),
+    (b'{"batch": 1e400}', 400, "batch: expected a whole number, got inf"),
+    (b'{"truncation": NaN}', 400, "truncation must be in"),
+    (b'{"seed": {"a": [1, 2]}}', 422, "seed: Input should be"),
+    (b'"just a string"', 422, "request: Input should be a valid dictionary"),
+    (b"{" + b" " * 70_000 + b"}", 413, ""),
+])
+def test_hostile_json_bodies_are_one_line_errors(studio, body, status, message):
+    r = client_for(studio).post("/api/generate", content=body, headers={"Content-Type": "application/json"})
+    assert r.status_code == status, r.text[:200]
+    err = r.json()["error"]
+    assert message in err and "\n" not in err and len(err) < 300
+
+
+# --------------------------------------------------------------------------- sessions
+
+
+def test_sessions_are_issued_per_client_and_never_evict_another_client():
+    store = SessionStore(max_sessions=6, per_client=3)
+    a, b = store.issue("1.1.1.1"), store.issue("2.2.2.2")
+    store.open(a, "1.1.1.1").data["mine"] = "a"
+    store.open(b, "2.2.2.2").data["mine"] = "b"
+    assert not store.valid(a, "2.2.2.2") and not store.valid("x" * 16 + "." + "0" * 32, "1.1.1.1")
+    for _ in range(50):  # client 2 floods: only its own sessions make room
+        store.open(store.issue("2.2.2.2"), "2.2.2.2")
+    assert store.get(a, "1.1.1.1").data == {"mine": "a"} and store.get(b, "2.2.2.2") is None
+    for ip in ("3.3.3.3", "4.4.4.4"):  # the store fills (6) with other clients...
+        store.open(store.issue(ip), ip)
+    with pytest.raises(SessionsFull):  # ... and a new one waits rather than evicting them
+        store.open(store.issue("6.6.6.6"), "6.6.6.6")
+    assert store.get(a, "1.1.1.1").data == {"mine": "a"}
+
+
+def test_one_client_flooding_sessions_keeps_anothers_playground(root):
+    s = Studio(runs=root)
+    alice, mallory = client_for(s, peer=("10.0.0.1", 1)), client_for(s, peer=("10.0.0.2", 1))
+    sid = alice.get("/api/info").json()["session"]
+    h = {"X-Gankit-Session": sid}
+    assert alice.post("/api/playground/new", json={"dataset": "ring8"}, headers=h).status_code == 200
+    assert alice.post("/api/playground/step", json={"steps": 2}, headers=h).json()["step"] == 2
+    for _ in range(s.sessions.per_client + 5):
+        mid = mallory.get("/api/info").json()["session"]
+        assert mallory.post("/api/playground/new", json={}, headers={"X-Gankit-Session": mid}).status_code == 200
+    r = mallory.post("/api/playground/step", json={"steps": 1}, headers=h)  # alice's id from mallory
+    assert r.status_code == 400 and "session" in r.json()["error"]
+    assert alice.post("/api/playground/step", json={"steps": 1}, headers=h).json()["step"] == 3
+
+
+# --------------------------------------------------------------------------- symlinks
+
+
+def test_files_linked_out_of_the_runs_folder_are_not_served(tmp_path_factory, root):
+    import shutil
+
+    base = tmp_path_factory.mktemp("escape")
+    runs, outside = base / "runs", base / "outside"
+    (outside / "samples").mkdir(parents=True)
+    (outside / "samples" / "latest.png").write_bytes(png(torch.zeros(4, 4, dtype=torch.uint8).numpy()))
+    (outside / "metrics.jsonl").write_text('{"step": 1, "loss/D": 9.0}\n')
+    (outside / "config.yaml").write_text("recipe: secret\n")
+    shutil.copytree(root / "dcgan", runs / "ok")
+    leak = runs / "leak"
+    (leak / "samples").mkdir(parents=True)
+    (leak / "samples" / "latest.png").symlink_to("/etc/passwd")
+    (leak / "metrics.jsonl").symlink_to(outside / "metrics.jsonl")
+    (leak / "config.yaml").symlink_to(outside / "config.yaml")
+    (runs / "linked").symlink_to(outside, target_is_directory=True)  # a whole run folder elsewhere
+    c = client_for(Studio(runs=runs))
+    names = {r["name"] for r in c.get("/api/runs").json()["runs"]}
+    assert names == {"ok", "leak"}
+    assert c.get("/api/run/sample", params={"name": "ok"}).status_code == 200
+    r = c.get("/api/run/sample", params={"name": "leak"})
+    assert r.status_code == 404 and b"root:" not in r.content
+    detail = c.get("/api/run", params={"name": "leak"}).json()
+    assert detail["series"] == {} and detail.get("recipe") is None and not detail["has_sample"]
+    assert c.get("/api/run/sample", params={"name": "linked"}).status_code == 400  # not a run of this root
+
+
+# --------------------------------------------------------------------------- slow clients (real server)
+
+
+def _recv_all(sock: socket.socket, limit: float) -> bytes:
+    sock.settimeout(limit)
+    out = b""
+    try:
+        while chunk := sock.recv(4096):
+            out += chunk
+    except TimeoutError:
+        out += b"<still open>"
+    return out
+
+
+def test_slow_and_half_open_clients_time_out_and_others_are_served(root):
+    srv = make_server(runs=root, header_timeout=1.0, body_timeout=1.0)  # limit_concurrency 256
+    start_in_thread(srv)
+    host, port = srv.server_address
+    idle = [socket.create_connection((host, port)) for _ in range(51)]  # half-open: nothing sent
+    try:
+        partial = socket.create_connection((host, port))
+        partial.sendall(b"GET /api/info HTTP/1.1\r\nHost: 127.0.0.1\r\n")  # a head that never ends
+        liar = socket.create_connection((host, port))
+        liar.sendall(b"POST /api/generate HTTP/1.1\r\nHost: 127.0.0.1\r\nOrigin: http://127.0.0.1\r\n"
+                     b"Content-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"seed\": 1")
+        t0 = time.monotonic()
+        assert real_http(srv, "/api/info", timeout=5)[0] == 200  # served while they hang
+        got_partial, got_liar = _recv_all(partial, 5), _recv_all(liar, 5)
+        assert time.monotonic() - t0 < 8
+        assert got_partial.startswith(b"HTTP/1.1 408") and not got_partial.endswith(b"<still open>")
+        assert got_liar.startswith(b"HTTP/1.1 408") and b"body stopped arriving" in got_liar
+        assert not got_liar.endswith(b"<still open>")
+        assert all(_recv_all(s, 3) == b"" for s in idle)  # closed by the server
+    finally:
+        for s in idle:
+            s.close()
+        srv.shutdown()
+        srv.server_close()
+
+
+def test_beyond_the_connection_limit_is_a_clean_503(root):
+    srv = make_server(runs=root, limit_concurrency=5, header_timeout=3.0)
+    start_in_thread(srv)
+    host, port = srv.server_address
+    held = [socket.create_connection((host, port)) for _ in range(6)]
+    try:
+        time.sleep(0.2)
+        status, _ = real_http(srv, "/api/info", timeout=5)
+        assert status == 503
+    finally:
+        for s in held:
+            s.close()
+    time.sleep(0.3)
+    try:
+        assert real_http(srv, "/api/info", timeout=5)[0] == 200  # the limit frees with the connections
+    finally:
+        srv.shutdown()
+        srv.server_close()
