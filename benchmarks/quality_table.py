@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import statistics
 import sys
 from pathlib import Path
@@ -80,7 +81,7 @@ def run_one(bench: str, spec: str, seed: int, out: Path, steps: int | None = Non
 
 def summarize(results: list[dict], bench: str) -> dict:
     s = {"runs": len(results), "recipe": results[0]["recipe"], "steps": results[0]["steps"],
-         "command": results[0]["command"].replace("loop.seed=0", "loop.seed=S")}
+         "command": re.sub(r"loop\.seed=\d+", "loop.seed=S", results[0]["command"])}
     for key in [c[0] for c in COLUMNS[kind(bench)]] + ["cpu_s", "wall_s"]:
         v = [modes2d._num(r[key]) for r in results]
         s[key], s[key + "_std"] = statistics.fmean(v), (statistics.pstdev(v) if len(v) > 1 else 0.0)
