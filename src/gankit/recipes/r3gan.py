@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from ..config import NetConfig
 from ..errors import UserError
+from ..modality import modality
 from ..registry import RECIPES
 from .adversarial import AdversarialRecipe
 
@@ -36,9 +37,10 @@ class R3GAN(AdversarialRecipe):
 
     @classmethod
     def resolve(cls, cfg, meta):
-        points = meta["kind"] == "points"
-        if meta["kind"] not in ("points", "images"):
-            raise UserError(f"recipe 'r3gan' needs image or 2D point data; {cfg.data.name!r} is {meta['kind']}")
+        kind = modality(meta)
+        points = kind.points
+        if not (points or (kind.images and not kind.translation)):
+            raise UserError(f"recipe 'r3gan' needs image or 2D point data; {cfg.data.name!r} is {kind.what} data")
         for role in ("G", "D"):
             net = getattr(cfg, role)
             if points and net.name == IMAGE_NETS[role]:  # the recipe preset's image nets -> their MLP twins
