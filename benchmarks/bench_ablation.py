@@ -15,6 +15,9 @@ Prints one JSON object: per variant the median images/s of its timed windows and
 ``naive``.
 
     OMP_NUM_THREADS=1 .venv/bin/python benchmarks/bench_ablation.py --workload dcgan32 --json
+
+The ``fp32...`` variants are for fp32 machines; reproduce an AVX2-only CPU on an AVX-512 one with
+``ATEN_CPU_CAPABILITY=avx2 ONEDNN_MAX_CPU_ISA=AVX2 MKL_ENABLE_INSTRUCTIONS=AVX2``.
 """
 from __future__ import annotations
 
@@ -26,7 +29,7 @@ import statistics
 
 import torch
 
-from gankit.bench.naive import timed_rates
+from gankit.bench.naive import timed_rates, use_clock
 from gankit.bench.throughput import QUIET, WORKLOADS, _gankit_rates, make_naive
 from gankit.data import load_data
 from gankit.presets import build_config
@@ -42,6 +45,11 @@ VARIANTS = {  # name -> (overrides on top of the workload, share_fake)
     "+shared_fake": (PLAIN, True),
     "full": (["loop.precision=auto"], True),
     "full-check_finite": (["loop.precision=auto", "loop.check_finite=false"], True),
+    # fp32 machines (AVX2-only CPUs, or ATEN_CPU_CAPABILITY=avx2 ONEDNN_MAX_CPU_ISA=AVX2)
+    "fp32": (["loop.precision=fp32"], True),
+    "fp32-channels_last": (["loop.precision=fp32", "loop.channels_last=false"], True),
+    "fp32-check_finite": (["loop.precision=fp32", "loop.check_finite=false"], True),
+    "fp32+compile": (["loop.precision=fp32", "loop.compile=true"], True),
 }
 
 
@@ -66,8 +74,14 @@ def main(argv=None) -> dict:
     ap.add_argument("--window", type=int, default=10)
     ap.add_argument("--rounds", type=int, default=2)
     ap.add_argument("--variants", default=",".join(VARIANTS), help="comma-separated subset")
+    ap.add_argument("--clock", default="wall", choices=["wall", "cpu"], help="wall or process CPU seconds")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args(argv)
+    with use_clock(args.clock):
+        return run(args)
+
+
+def run(args) -> dict:
     w = WORKLOADS[args.workload]
     names = [v.strip() for v in args.variants.split(",") if v.strip()]
     recipe_cls = RECIPES.get(w.recipe)
@@ -86,7 +100,8 @@ def main(argv=None) -> dict:
             with share_fake(recipe_cls, shared):
                 rates[name] += _gankit_rates(cfg, args.steps, args.warmup, args.window)
     naive = statistics.median(rates["naive"])
-    out = {"workload": w.name, "threads": torch.get_num_threads(), "variants": {
+    out = {"workload": w.name, "threads": torch.get_num_threads(), "clock": args.clock,
+           "cpu_capability": torch.backends.cpu.get_cpu_capability(), "variants": {
         k: {"img_per_s": round(statistics.median(v), 1), "ratio_to_naive": round(statistics.median(v) / naive, 2),
             "windows": len(v)} for k, v in rates.items()}}
     print(json.dumps(out) if args.json else json.dumps(out, indent=1))

@@ -28,3 +28,40 @@ def one_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(n)
+
+
+def run_weights(run) -> dict:
+    """{net name: state dict} of a run's newest checkpoint (``<step>/<net>/model.safetensors``)."""
+    from safetensors.torch import load_file
+
+    ckpt = max((run / "checkpoints").glob("step_*"))
+    return {d.name: load_file(str(d / "model.safetensors")) for d in ckpt.iterdir() if (d / "model.safetensors").is_file()}
+
+
+def _resume_exact(recipe: str, overrides: list[str], steps: int, half: int, root):
+    """Train ``steps`` steps straight, and ``half`` then resumed to ``steps``; assert the final
+    weights are identical; returns the resumed run's directory."""
+    from gankit.presets import build_config
+    from gankit.train import train
+
+    train(build_config(recipe=recipe, steps=steps, overrides=overrides), root / "full")
+    train(build_config(recipe=recipe, steps=half, overrides=overrides), root / "half")
+    train(build_config(recipe=recipe, steps=steps, overrides=overrides), root / "half", resume=True)
+    a, b = run_weights(root / "full"), run_weights(root / "half")
+    assert a.keys() == b.keys() and {"G", "D"} <= a.keys()
+    for net in a:
+        for k in a[net]:
+            assert torch.equal(a[net][k], b[net][k]), (net, k)
+    return root / "half"
+
+
+@pytest.fixture
+def resume_exact():
+    """``resume_exact(recipe, overrides, steps, half, tmp_path)``: a resumed run equals a straight one."""
+    return _resume_exact
+
+
+@pytest.fixture
+def weights_of():
+    """``weights_of(run_dir)``: {net: state dict} of the run's newest checkpoint."""
+    return run_weights

@@ -3,9 +3,11 @@ import json
 
 import pytest
 import torch
+import torch.nn.functional as F
 
 from gankit.bench import WORKLOADS
-from gankit.bench.naive import NaiveDCGAN, NaivePix2Pix, NaiveStyleGAN2, timed_rates
+from gankit.bench.naive import NaiveDCGAN, NaivePix2Pix, NaiveStyleGAN2, now, timed_rates, use_clock
+from gankit.bench.peak import count_flops, efficiency, measured_peak
 from gankit.cli import main
 from gankit.nets.stylegan2 import StyleGAN2Discriminator, StyleGAN2Generator
 from gankit.registry import NETS
@@ -26,6 +28,35 @@ def test_bench_json_reports_both_loops_and_ratio(workload, capsys):
         assert w[key] > 0
     assert w["ratio"] == pytest.approx(w["gankit_img_per_s"] / w["naive_img_per_s"], rel=0.02, abs=0.006)
     assert w["windows"] == w["naive_windows"] == 2  # steps 2 and 3 timed, one step each
+    for loop in ("gankit", "naive"):  # against the hardware: counted FLOPs, achieved and peak GFLOP/s
+        r = w[loop]
+        assert r["flops_per_step"] > 0 and r["peak_gflops"] > 0
+        assert r["gflops"] == pytest.approx(r["flops_per_step"] * r["img_per_s"] / w["batch_size"] / 1e9,
+                                            rel=0.02, abs=0.006)
+        assert r["pct_of_peak"] == pytest.approx(100 * r["gflops"] / r["peak_gflops"], rel=0.02, abs=0.06)
+    assert w["naive"]["precision"] == "fp32"
+    if workload != "stylegan2":  # gankit reuses the D phase's fake for the G phase: one G forward less
+        assert w["gankit"]["flops_per_step"] < w["naive"]["flops_per_step"]
+    assert {p["dtype"] for p in out["peaks"]} == {w["gankit"]["precision"], "fp32"}
+
+
+def test_count_flops_matches_the_formula():
+    """A matmul's FLOPs are 2mnk; its backward adds two more matmuls of the same size."""
+    a = torch.randn(8, 16, requires_grad=True)
+    b = torch.randn(16, 4)
+    assert count_flops(lambda: a @ b) == 2 * 8 * 16 * 4
+    assert count_flops(lambda: (a @ b).sum().backward(), n=2) == 2 * 2 * (8 * 16 * 4) * 2
+    x = torch.randn(2, 3, 8, 8, requires_grad=True)
+    w = torch.randn(5, 3, 3, 3)
+    # a gradient penalty (autograd.grad with create_graph on a leaf) is counted too
+    assert count_flops(lambda: torch.autograd.grad(F.conv2d(x, w, padding=1).sum(), x, create_graph=True)) > 0
+
+
+def test_measured_peak_and_efficiency():
+    p = measured_peak("fp32", matmul_n=256, reps=1, min_time=0.0)
+    assert p["peak_gflops"] == max(p["matmul_gflops"], p["conv_gflops"]) > 0 and p["dtype"] == "fp32"
+    e = efficiency(flops_per_step=2_000_000_000, img_per_s=64.0, batch_size=32, peak_gflops=8.0)
+    assert e == {"flops_per_step": 2_000_000_000, "gflops": 4.0, "pct_of_peak": 50.0}
 
 
 @pytest.mark.parametrize("args,needle", [
@@ -70,3 +101,14 @@ def test_naive_references_train_their_nets():
                                          torch.zeros(2, 3, 16, 16, dtype=torch.uint8))] * 3), 2, 3, 1, 1)
     assert len(rates) == 2 and all(r > 0 for r in rates)
     assert _changed(G, before_g) and _changed(D, before_d)
+
+
+def test_cpu_clock_ignores_time_spent_waiting():
+    """--clock cpu: a sleeping process advances the wall clock, not the CPU clock."""
+    import time
+
+    for name, moves in (("wall", True), ("cpu", False)):
+        with use_clock(name):
+            t0 = now()
+            time.sleep(0.2)
+            assert (now() - t0 > 0.15) is moves, name

@@ -39,17 +39,10 @@ def _weights(run):
     return {n: load_file(str(ck / n / "model.safetensors")) for n in ("G", "D", "G_ema")}
 
 
-def test_resume_is_bit_exact(tmp_path):
+def test_resume_is_bit_exact(tmp_path, resume_exact):
     over = SMALL + ["loop.ema=0.9", "loop.checkpoint_every=3", "loop.d_steps=2"]
-    full = build_config(recipe="cgan", steps=6, overrides=over)
-    train(full, tmp_path / "full")
-    train(build_config(recipe="cgan", steps=3, overrides=over), tmp_path / "half")
-    train(build_config(recipe="cgan", steps=6, overrides=over), tmp_path / "half", resume=True)
-    a, b = _weights(tmp_path / "full"), _weights(tmp_path / "half")
-    for net in a:
-        for k in a[net]:
-            assert torch.equal(a[net][k], b[net][k]), (net, k)
-    state = json.loads((tmp_path / "half" / "checkpoints" / "step_0000006" / "state.json").read_text())
+    half = resume_exact("cgan", over, 6, 3, tmp_path)
+    state = json.loads((half / "checkpoints" / "step_0000006" / "state.json").read_text())
     assert state["step"] == 6
 
 

@@ -183,7 +183,7 @@ def cmd_bench(args) -> int:
 
     names = [n.strip() for n in args.workloads.split(",") if n.strip()] if args.workloads else None
     result = run_bench(names, steps=args.steps, rounds=args.rounds, precision=args.precision,
-                       warmup=args.warmup, window=args.window, overrides=args.set or [])
+                       warmup=args.warmup, window=args.window, overrides=args.set or [], clock=args.clock)
     if args.json:
         print(json.dumps(result))
         return 0
@@ -191,8 +191,11 @@ def cmd_bench(args) -> int:
         if "skipped" in w:
             print(f"{w['workload']:<10} skipped: {w['skipped']}")
         else:
-            print(f"{w['workload']:<10} gankit {w['gankit_img_per_s']:>8.1f} img/s   naive {w['naive_img_per_s']:>8.1f}"
-                  f" img/s   ratio {w['ratio']:.2f}x   ({w['description']})")
+            ours, ref = w["gankit"], w["naive"]
+            print(f"{w['workload']:<10} {w['ratio']:.2f}x of naive, {ours['pct_of_peak']:.1f} % of peak   "
+                  f"gankit {ours['img_per_s']:.1f} img/s {ours['gflops']:.1f} GFLOP/s ({ours['precision']}, peak "
+                  f"{ours['peak_gflops']:.0f})   naive {ref['img_per_s']:.1f} img/s {ref['gflops']:.1f} GFLOP/s "
+                  f"({ref['pct_of_peak']:.1f} % of fp32 peak {ref['peak_gflops']:.0f})   {w['description']}")
     return 0
 
 
@@ -418,7 +421,9 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--set", action="append", metavar="KEY=VALUE",
                    help="config override for every workload, both loops (e.g. data.batch_size=16)")
     b.add_argument("--rounds", type=int, default=2, help="alternating rounds of gankit and naive runs")
-    b.add_argument("--precision", default="auto", choices=["auto", "fp32", "bf16"], help="gankit's precision")
+    b.add_argument("--precision", default="auto", choices=["auto", "fp32", "bf16", "fp16"], help="gankit's precision")
+    b.add_argument("--clock", default="wall", choices=["wall", "cpu"],
+                   help="time in wall seconds, or process CPU seconds (steadier on a shared machine; 1 thread)")
     b.add_argument("--json", action="store_true", help="print one JSON object")
     b.set_defaults(func=cmd_bench)
 

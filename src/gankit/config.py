@@ -111,8 +111,10 @@ class LoopConfig:
     checkpoint_every: int = 1000
     keep_checkpoints: int = 3  # the newest K checkpoints are kept
     n_samples: int = 64  # images in each sample grid
-    precision: str = "auto"  # auto | fp32 | bf16 (autocast, fp32 master weights); auto: bf16
-    # where the hardware runs it fast (CPUs with AVX512-BF16/AMX, CUDA with bf16), else fp32
+    precision: str = "auto"  # auto | fp32 | bf16 | fp16 (autocast, fp32 master weights; fp16 adds
+    # a GradScaler); auto: bf16 where the hardware runs it fast (CPUs with AVX512-BF16/AMX,
+    # CUDA with bf16), else fp32
+    compile: bool = False  # torch.compile the nets (inductor; falls back to eager with a message)
     channels_last: bool = True  # NHWC memory layout for conv nets (faster on CPU oneDNN and GPUs)
     device: str = "auto"  # auto | cpu | cuda | cuda:N
     threads: int = 0  # torch intra-op threads; 0: leave torch's default

@@ -22,6 +22,7 @@ timed window after warm-up; :func:`naive_throughput` keeps the older DCGAN-only 
 """
 from __future__ import annotations
 
+import contextlib
 import copy
 import math
 import time
@@ -32,8 +33,14 @@ import torch.nn.functional as F
 from torch import nn
 
 
-def _to_float(x: torch.Tensor) -> torch.Tensor:
-    return x.float() / 127.5 - 1  # uint8 [0, 255] -> [-1, 1], as a tutorial's Normalize(0.5, 0.5)
+def _to_float(x: torch.Tensor, device: torch.device | str = "cpu") -> torch.Tensor:
+    # uint8 [0, 255] -> [-1, 1] on the CPU, as a tutorial's Normalize(0.5, 0.5), then
+    # ``.to(device)`` from pageable memory, as a tutorial's training loop does
+    return (x.float() / 127.5 - 1).to(device)
+
+
+def _device_of(net: nn.Module) -> torch.device:
+    return next(net.parameters()).device
 
 
 def loader_batches(tensors: tuple[torch.Tensor, ...], batch_size: int) -> Iterator[tuple[torch.Tensor, ...]]:
@@ -55,20 +62,21 @@ class NaiveDCGAN:
 
     def step(self, real: torch.Tensor) -> None:
         G, D, criterion = self.G, self.D, self.criterion
-        real = _to_float(real)
+        dev = _device_of(G)
+        real = _to_float(real, dev)
         n = real.size(0)
-        ones, zeros = torch.ones(n), torch.zeros(n)
+        ones, zeros = torch.ones(n, device=dev), torch.zeros(n, device=dev)
         # D step
         D.zero_grad()
         out_real = torch.sigmoid(D(real).view(-1))
         criterion(out_real, ones).backward()
-        fake = G(torch.randn(n, self.z_dim))
+        fake = G(torch.randn(n, self.z_dim, device=dev))
         out_fake = torch.sigmoid(D(fake.detach()).view(-1))
         criterion(out_fake, zeros).backward()
         self.opt_d.step()
         # G step, with a fresh generator forward
         G.zero_grad()
-        fake = G(torch.randn(n, self.z_dim))
+        fake = G(torch.randn(n, self.z_dim, device=dev))
         loss_g = criterion(torch.sigmoid(D(fake).view(-1)), ones)
         loss_g.backward()
         self.opt_g.step()
@@ -99,16 +107,17 @@ class NaiveStyleGAN2:
 
     def _ws(self, n: int) -> torch.Tensor:
         G = self.G
-        ws = G.mapping(torch.randn(n, G.z_dim))
+        dev = _device_of(G)
+        ws = G.mapping(torch.randn(n, G.z_dim, device=dev))
         if torch.rand(()) < self.mixing_prob:  # style mixing: a second z after a random layer
             cutoff = int(torch.randint(1, G.num_ws, ()))
-            ws2 = G.mapping(torch.randn(n, G.z_dim))
+            ws2 = G.mapping(torch.randn(n, G.z_dim, device=dev))
             ws = torch.cat([ws[:, :cutoff], ws2[:, cutoff:]], 1)
         return ws
 
     def step(self, real: torch.Tensor) -> None:
         G, D = self.G, self.D
-        real = _to_float(real)
+        real = _to_float(real, _device_of(G))
         n = real.size(0)
         # D step: G frozen, a fresh fake
         G.requires_grad_(False)
@@ -167,9 +176,10 @@ class NaivePix2Pix:
 
     def step(self, a: torch.Tensor, b: torch.Tensor) -> None:
         G, D = self.G, self.D
-        a, b = _to_float(a), _to_float(b)
+        dev = _device_of(G)
+        a, b = _to_float(a, dev), _to_float(b, dev)
         if self.flip:  # RandomHorizontalFlip, the same coin for input and target
-            coin = (torch.rand(len(a)) < 0.5).view(-1, 1, 1, 1)
+            coin = (torch.rand(len(a), device=dev) < 0.5).view(-1, 1, 1, 1)
             a, b = torch.where(coin, a.flip(-1), a), torch.where(coin, b.flip(-1), b)
         # D step
         fake = G(a)
@@ -191,6 +201,32 @@ class NaivePix2Pix:
         D.requires_grad_(True)
 
 
+CLOCKS = {"wall": time.perf_counter, "cpu": time.process_time}
+_clock = {"now": time.perf_counter}
+
+
+def now() -> float:
+    """The benchmark clock: wall time, or with :func:`use_clock` ``"cpu"`` this process's CPU
+    time (on a shared machine, CPU seconds of a 1-thread run barely move with other jobs' load)."""
+    return _clock["now"]()
+
+
+@contextlib.contextmanager
+def use_clock(name: str):
+    old = _clock["now"]
+    _clock["now"] = CLOCKS[name]
+    try:
+        yield
+    finally:
+        _clock["now"] = old
+
+
+def sync() -> None:
+    """Wait for queued GPU work, so a timer reads finished steps (nothing to wait for on CPU)."""
+    if torch.cuda.is_available() and torch.cuda.is_initialized():
+        torch.cuda.synchronize()
+
+
 def timed_rates(step, batches: Iterator[tuple], batch_size: int, steps: int, warmup: int,
                 window: int) -> list[float]:
     """Run ``step(*batch)`` ``steps`` times; images/s of each ``window`` steps after ``warmup``."""
@@ -198,10 +234,12 @@ def timed_rates(step, batches: Iterator[tuple], batch_size: int, steps: int, war
     t0 = None
     for done in range(steps):
         if done == warmup:
-            t0 = time.perf_counter()
+            sync()
+            t0 = now()
         step(*next(batches))
         if t0 is not None and (done + 1 - warmup) % window == 0:
-            t1 = time.perf_counter()
+            sync()
+            t1 = now()
             rates.append(window * batch_size / (t1 - t0))
             t0 = t1
     return rates

@@ -5,20 +5,37 @@ Each workload is trained for a few steps by ``gankit.train.train`` (timed by a h
 on identically built and initialised nets, in the same process, alternating, so machine noise
 hits both. Reported: the median of several timed windows after
 warm-up, and the ratio gankit / naive.
+
+Against the hardware (:mod:`gankit.bench.peak`): each loop's FLOPs per step are counted from
+one cycle of real steps (``FlopCounterMode``; a loop that runs G once less per step counts
+fewer), its achieved GFLOP/s follow from its timed rate, and ``pct_of_peak`` divides them by
+the machine's measured matmul/conv peak in the loop's own dtype (gankit's precision, fp32 for
+the naive loop), measured in this process.
 """
 from __future__ import annotations
 
 import copy
+import math
 import statistics
 import tempfile
-import time
 from dataclasses import dataclass, field
 
 import torch
 
 from ..errors import UserError
 from ..registry import RECIPES
-from .naive import NaiveDCGAN, NaivePix2Pix, NaiveStyleGAN2, loader_batches, timed_rates
+from .naive import (
+    CLOCKS,
+    NaiveDCGAN,
+    NaivePix2Pix,
+    NaiveStyleGAN2,
+    loader_batches,
+    now,
+    sync,
+    timed_rates,
+    use_clock,
+)
+from .peak import count_flops, efficiency, measured_peak
 
 
 @dataclass
@@ -46,14 +63,21 @@ QUIET = ["loop.progress=false", "loop.tensorboard=false", "loop.sample_every=100
 
 def _gankit_rates(cfg, steps: int, warmup: int, window: int) -> list[float]:
     """Images/s of gankit's loop over ``window``-step windows after ``warmup`` steps (a hook
-    stamps the time after each step, so set-up and the final checkpoint are not timed)."""
+    stamps the time after step ``warmup`` and after every ``window`` steps from there, so
+    set-up and the final checkpoint are not timed, and a GPU is synchronised only there)."""
     from ..train import train
 
     stamps: list[float] = []
+
+    def stamp(st) -> None:
+        if st.step >= warmup and (st.step - warmup) % window == 0:
+            sync()
+            stamps.append(now())
+
     with tempfile.TemporaryDirectory() as tmp:
-        train(cfg, tmp, hooks=[lambda st: stamps.append(time.perf_counter())])
+        train(cfg, tmp, hooks=[stamp])
     bs = cfg.data.batch_size
-    return [window * bs / (stamps[i + window] - stamps[i]) for i in range(warmup - 1, len(stamps) - window, window)]
+    return [window * bs / (b - a) for a, b in zip(stamps, stamps[1:])]
 
 
 def make_naive(cfg, nets: dict, data):
@@ -85,6 +109,46 @@ def make_naive(cfg, nets: dict, data):
     return None
 
 
+def _flops_cycle(recipe_cls, rcfg, meta) -> int:
+    """Steps after which every phase has run its share (the lcm of the phase intervals)."""
+    return math.lcm(*(ph.interval for ph in recipe_cls(rcfg, meta).phases()))
+
+
+def gankit_flops(cfg, data, n: int) -> int:
+    """FLOPs per step of gankit's loop: steps 0..n-1 of a fresh run under the counter
+    (uncompiled: the counter sees the same maths either way)."""
+    from ..train import Trainer
+    from ..train.resolve import resolve_loaded
+
+    cfg = copy.deepcopy(cfg)
+    cfg.loop.compile = False
+    with tempfile.TemporaryDirectory() as tmp:
+        tr = Trainer(resolve_loaded(cfg, data), tmp).setup()
+        try:
+            steps = iter(range(n))
+            total = count_flops(lambda: tr.train_step(next(steps)), n)
+        finally:
+            tr.batches.close()
+            tr.logger.close()
+    return total // n
+
+
+def naive_flops(step, batches, n: int) -> int:
+    """FLOPs per step of a naive reference's ``step`` over ``n`` batches."""
+    return count_flops(lambda: step(*next(batches)), n) // n
+
+
+_PEAKS: dict[tuple[str, str], dict] = {}
+
+
+def peak_for(precision: str, device: torch.device) -> dict:
+    """:func:`~gankit.bench.peak.measured_peak`, once per (dtype, device) per process."""
+    key = (precision, str(device))
+    if key not in _PEAKS:
+        _PEAKS[key] = measured_peak(precision, device)
+    return _PEAKS[key]
+
+
 def bench_workload(w: Workload, steps: int = 60, warmup: int = 10, window: int = 10, rounds: int = 2,
                    precision: str = "auto", overrides: list[str] = ()) -> dict:
     """One workload: ``rounds`` alternating (gankit, naive) runs of ``steps`` steps each; the
@@ -93,34 +157,52 @@ def bench_workload(w: Workload, steps: int = 60, warmup: int = 10, window: int =
     from ..data import load_data
     from ..presets import build_config
     from ..train.precision import resolve_precision
-    from ..train.setup import data_meta
+    from ..train.setup import data_meta, pick_device
 
     if w.recipe not in RECIPES:
         return {"workload": w.name, "skipped": f"recipe {w.recipe!r} is not available yet"}
     cfg = build_config(recipe=w.recipe, data=w.data, steps=steps,
                        overrides=w.overrides + QUIET + [f"loop.precision={precision}", *overrides])
+    device = pick_device(cfg.loop.device)
     data = load_data(cfg.data)
+    meta = data_meta(data)
     recipe_cls = RECIPES.get(cfg.recipe)
-    rcfg = recipe_cls.resolve(copy.deepcopy(cfg), data_meta(data))
+    rcfg = recipe_cls.resolve(copy.deepcopy(cfg), meta)
+
+    def naive_ref():
+        torch.manual_seed(cfg.loop.seed)  # the same initial weights as gankit's run
+        nets = {k: v.to(device) for k, v in recipe_cls(rcfg, meta).build_nets().items()}
+        return make_naive(rcfg, nets, data)
+
+    if naive_ref() is None:
+        return {"workload": w.name, "skipped": "no naive reference for this recipe yet"}
     ours, naive = [], []
     for _ in range(rounds):  # alternate so both loops see the same machine conditions
         ours += _gankit_rates(cfg, steps, warmup, window)
-        torch.manual_seed(cfg.loop.seed)  # the same initial weights as gankit's run
-        nets = recipe_cls(rcfg, data_meta(data)).build_nets()
-        ref = make_naive(rcfg, nets, data)
-        if ref is None:
-            return {"workload": w.name, "skipped": "no naive reference for this recipe yet"}
-        naive += timed_rates(*ref, cfg.data.batch_size, steps, warmup, window)
+        naive += timed_rates(*naive_ref(), cfg.data.batch_size, steps, warmup, window)
     g, n = statistics.median(ours), statistics.median(naive)
-    return {"workload": w.name, "description": w.description, "batch_size": cfg.data.batch_size,
-            "precision": resolve_precision(cfg.loop.precision, torch.device("cpu")),
-            "gankit_img_per_s": round(g, 2), "naive_img_per_s": round(n, 2), "ratio": round(g / n, 2),
-            "windows": len(ours), "naive_windows": len(naive), "threads": torch.get_num_threads()}
+    cycle = _flops_cycle(recipe_cls, rcfg, meta)
+    ours_prec = resolve_precision(cfg.loop.precision, device)
+    bs = cfg.data.batch_size
+    loops = {}
+    for name, rate, prec, flops in (("gankit", g, ours_prec, gankit_flops(cfg, data, cycle)),
+                                    ("naive", n, "fp32", naive_flops(*naive_ref(), cycle))):
+        peak = peak_for(prec, device)["peak_gflops"]
+        loops[name] = {"img_per_s": round(rate, 2), "precision": prec, "peak_gflops": peak,
+                       **efficiency(flops, rate, bs, peak)}
+    return {"workload": w.name, "description": w.description, "batch_size": bs, "device": str(device),
+            "precision": ours_prec, "gankit_img_per_s": round(g, 2), "naive_img_per_s": round(n, 2),
+            "ratio": round(g / n, 2), **loops, "windows": len(ours), "naive_windows": len(naive),
+            "threads": torch.get_num_threads()}
 
 
 def run_bench(names: list[str] | None = None, steps: int = 60, rounds: int = 2, precision: str = "auto",
-              warmup: int = 10, window: int = 10, overrides: list[str] = ()) -> dict:
-    """``gankit bench``: ``{"workloads": [one dict per workload]}`` (see :func:`bench_workload`)."""
+              warmup: int = 10, window: int = 10, overrides: list[str] = (), clock: str = "wall") -> dict:
+    """``gankit bench``: ``{"workloads": [one dict per workload], "peaks": [...]}`` (see
+    :func:`bench_workload`). ``clock="cpu"`` times everything (steps and the peak) in process
+    CPU seconds instead of wall seconds."""
+    if clock not in CLOCKS:
+        raise UserError(f"--clock must be one of {', '.join(CLOCKS)}, got {clock!r}")
     names = names or list(WORKLOADS)
     for n in names:
         if n not in WORKLOADS:
@@ -132,5 +214,9 @@ def run_bench(names: list[str] | None = None, steps: int = 60, rounds: int = 2, 
     if steps < warmup + window:
         raise UserError(f"--steps must be >= --warmup + --window = {warmup + window} "
                         f"(warm-up + one timed window), got {steps}")
-    return {"workloads": [bench_workload(WORKLOADS[n], steps=steps, warmup=warmup, window=window, rounds=rounds,
-                                         precision=precision, overrides=list(overrides)) for n in names]}
+    _PEAKS.clear()
+    with use_clock(clock):
+        rows = [bench_workload(WORKLOADS[n], steps=steps, warmup=warmup, window=window, rounds=rounds,
+                               precision=precision, overrides=list(overrides)) for n in names]
+    return {"workloads": rows, "clock": clock, "peaks": [{"device": dev, **p} for (_, dev), p in _PEAKS.items()],
+            "cpu_capability": torch.backends.cpu.get_cpu_capability()}

@@ -279,7 +279,9 @@ class TabularData(Data):
             self.__dict__["_tbs"] = cache
         return cache
 
-    def batch(self, index: int, batch_size: int, seed: int, rank: int = 0, world: int = 1) -> dict:
+    def batch(self, index: int, batch_size: int, seed: int, rank: int = 0, world: int = 1,
+              convert: bool = True) -> dict:
+        # rows are float already: ``convert`` changes nothing here
         tbs = self._sampler()
         n_cond = sum(size for _, size in self.info["cond_spans"])
         if not tbs:

@@ -51,9 +51,12 @@ class StepContext:
     """What a phase sees: the batch, the nets, the step, and the step's shared fake batch."""
 
     def __init__(self, recipe: "Recipe", nets: dict[str, nn.Module], batch: dict, step: int,
-                 rng: torch.Generator, device: torch.device):
+                 rng: torch.Generator, device: torch.device, device_rng: torch.Generator | None = None):
         self.recipe, self.nets, self.batch, self.step = recipe, nets, batch, step
         self.rng, self.device = rng, device
+        # on a GPU the trainer passes a generator on the device: noise is drawn there, not
+        # drawn on the CPU and copied (``rng`` stays the CPU stream for small draws)
+        self.device_rng = device_rng
         self._fake: dict | None = None
         self.fake_has_graph = False
         self.augment: Callable[[torch.Tensor], torch.Tensor] = _identity
@@ -77,7 +80,9 @@ class StepContext:
         return self._fake is not None
 
     def randn(self, *shape: int) -> torch.Tensor:
-        """Standard normal noise from the loop's seeded stream (saved in checkpoints)."""
+        """Standard normal noise from the loop's seeded stream (a pure function of the step)."""
+        if self.device_rng is not None:
+            return torch.randn(*shape, generator=self.device_rng, device=self.device)
         return torch.randn(*shape, generator=self.rng).to(self.device)
 
     def randint(self, high: int, n: int) -> torch.Tensor:
@@ -91,7 +96,7 @@ class StepContext:
         detached).
         """
         if self._fake is None:
-            self._noise_state = self.rng.get_state()
+            self._noise_state = self._rng_states()
             with torch.no_grad():
                 self._fake = self.recipe.generate(self)
         return self._fake
@@ -104,12 +109,20 @@ class StepContext:
         """
         replay = getattr(self, "_noise_state", None)
         if replay is not None:
-            now = self.rng.get_state()
-            self.rng.set_state(replay)
+            now = self._rng_states()
+            self._set_rng_states(replay)
         self._fake = self.recipe.generate(self)
         if replay is not None:
-            self.rng.set_state(now)
+            self._set_rng_states(now)
         self.fake_has_graph = True
+
+    def _rng_states(self) -> tuple:
+        return self.rng.get_state(), self.device_rng.get_state() if self.device_rng is not None else None
+
+    def _set_rng_states(self, states: tuple) -> None:
+        self.rng.set_state(states[0])
+        if self.device_rng is not None:
+            self.device_rng.set_state(states[1])
 
     def fresh_fake_with_graph(self) -> dict:
         """The fake batch with a graph to G (reuses the shared one when it has one)."""

@@ -73,14 +73,33 @@ def average_grads(params: list[torch.nn.Parameter], info: DistInfo) -> None:
         offset += n
 
 
+def group_device() -> torch.device:
+    """Where the process group's collectives take tensors: the rank's GPU under NCCL (which
+    rejects CPU tensors), the CPU under gloo."""
+    if dist.is_initialized() and dist.get_backend() == "nccl":
+        return torch.device("cuda", torch.cuda.current_device())
+    return torch.device("cpu")
+
+
 def average_logs(row: dict, info: DistInfo) -> dict:
-    """Mean of each logged value across ranks (same keys on every rank)."""
+    """Mean of each logged value across ranks (same keys on every rank), as Python floats:
+    one all-reduce of a float64 tensor on :func:`group_device`."""
     if not info.enabled or not row:
         return row
     keys = sorted(row)
-    t = torch.tensor([float(row[k]) for k in keys], dtype=torch.float64)
+    t = torch.tensor([float(row[k]) for k in keys], dtype=torch.float64, device=group_device())
     dist.all_reduce(t)
     return {k: v / info.world for k, v in zip(keys, t.tolist())}
+
+
+def sum_across(t: torch.Tensor, info: DistInfo) -> torch.Tensor:
+    """``t`` summed over ranks (in place, on the group's device; ``t`` itself when alone)."""
+    if not info.enabled:
+        return t
+    dev = group_device()
+    u = t.to(dev)
+    dist.all_reduce(u)
+    return u
 
 
 def barrier(info: DistInfo) -> None:

@@ -28,15 +28,20 @@ class TrainingDiverged(RuntimeError):
     """Training cannot go on: the message names the step, the metric and what was tried."""
 
 
-def grads_finite(loss: torch.Tensor, params: list[torch.nn.Parameter]) -> bool:
-    """True if the loss and every gradient are finite (one fused norm, one sync)."""
-    if not torch.isfinite(loss.detach()).all():
-        return False
+def finite_flags(loss: torch.Tensor, params: list[torch.nn.Parameter]) -> torch.Tensor:
+    """``[loss is non-finite, some gradient is non-finite]`` as a float tensor on the loss's
+    device, computed without a host sync (one fused norm over all gradients); the caller
+    reads it once, after an all-reduce under DDP."""
+    bad_loss = (~torch.isfinite(loss.detach().float()).all()).float()
     grads = [p.grad for p in params if p.grad is not None]
-    if not grads:
-        return True
-    norms = torch._foreach_norm(grads)
-    return bool(torch.isfinite(torch.stack(norms)).all())
+    bad_grad = (~torch.isfinite(torch.stack(torch._foreach_norm(grads))).all()).float() if grads \
+        else torch.zeros((), device=bad_loss.device)
+    return torch.stack([bad_loss, bad_grad.to(bad_loss.device)])
+
+
+def grads_finite(loss: torch.Tensor, params: list[torch.nn.Parameter]) -> bool:
+    """True if the loss and every gradient are finite (one host sync)."""
+    return not bool(finite_flags(loss, params).any())
 
 
 class Guard:

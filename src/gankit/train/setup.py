@@ -25,7 +25,7 @@ from .precision import PRECISIONS
 # what is computed, only how long, how often it is shown, and where.
 RESUME_MUTABLE = ("loop.steps", "loop.progress", "loop.tensorboard", "loop.log_every",
                   "loop.sample_every", "loop.checkpoint_every", "loop.keep_checkpoints",
-                  "loop.threads", "loop.eval_every", "loop.eval_n")
+                  "loop.threads", "loop.eval_every", "loop.eval_n", "loop.compile")
 
 
 def data_meta(data: Data) -> dict:

@@ -30,7 +30,7 @@ from ..recipes.base import Phase, StepContext
 from ..registry import RECIPES
 from . import dist, schedules
 from .batches import MemoryBatches, split_batch
-from .guard import Guard, TrainingDiverged, grads_finite
+from .guard import Guard, TrainingDiverged, finite_flags
 from .hooks import Hook, default_hooks, write_preview
 from .log import RunLogger
 from .precision import Precision
@@ -75,6 +75,8 @@ class Trainer:
             torch.set_num_threads(lp.threads)
         self.dinfo, self.device = dist.setup(pick_device(lp.device))
         self.main = self.dinfo.main
+        if self.device.type == "cuda":  # GAN batches keep one shape: let cuDNN pick its fastest kernels
+            torch.backends.cudnn.benchmark = True
         run = self.spec if isinstance(self.spec, Run) else resolve_loaded(cfg)
         cfg, data, meta = self.cfg, self.data, self.meta = run.cfg, run.data, run.meta
         self.splits = run.splits
@@ -98,6 +100,10 @@ class Trainer:
                                   cfg.optim_g if group == "G" else cfg.optim_d, f"optim_{group.lower()}")
             for group, names in recipe.groups.items()}
         self.base_lr = {g: opt.param_groups[0]["lr"] for g, opt in self.optimizers.items()}
+        if lp.compile:
+            from .compile import compile_nets
+
+            compile_nets(self.nets, recipe, self.device)
         self.precision = Precision(lp.precision, self.device)
         self.batches = MemoryBatches(data, cfg.data.batch_size, lp.seed, self.dinfo.rank, self.dinfo.world,
                                      self.device, self.memory_format)
@@ -114,6 +120,8 @@ class Trainer:
             warn_if_disk_too_small(self.out, ckpt_io.estimate_checkpoint_bytes(self.nets, self.optimizers),
                                    lp.keep_checkpoints)
         self.rng = torch.Generator()  # the step's noise stream (z, labels); reseeded every step
+        # on a GPU, noise is drawn there (its own stream, also reseeded every step)
+        self.device_rng = torch.Generator(self.device) if self.device.type == "cuda" else None
         self.phases: list[Phase] = recipe.phases()
         extra = []
         if lp.eval_every > 0:  # in-training metrics (and checkpoints/best), see gankit.metrics.training
@@ -177,6 +185,8 @@ class Trainer:
         """
         lp = self.lp
         self.rng.manual_seed(step_seed(lp.seed, self.dinfo.rank, step, 1))
+        if self.device_rng is not None:
+            self.device_rng.manual_seed(step_seed(lp.seed, self.dinfo.rank, step, 3))
         torch.manual_seed(step_seed(lp.seed, self.dinfo.rank, step, 2))  # augmentation, dropout
         self.set_learning_rates(step)
         active = [ph for ph in self.phases if step % ph.interval == 0]
@@ -209,12 +219,13 @@ class Trainer:
             self.guard.good_step()
         if self.augment is not None:
             logs.update(self.augment.logs())
+        logs.update(self.precision.logs())
         return logs
 
     def _contexts(self, step: int) -> list[StepContext]:
         """A fresh batch, cut into ``loop.accumulate`` micro-batches, one context each."""
         batch = self.batches.next()
-        ctxs = [StepContext(self.recipe, self.nets, mb, step, self.rng, self.device)
+        ctxs = [StepContext(self.recipe, self.nets, mb, step, self.rng, self.device, self.device_rng)
                 for mb in split_batch(batch, self.lp.accumulate)]
         reg_scale = schedules.multiplier(self.cfg.schedule.reg, step, self.lp.steps)
         for c in ctxs:
@@ -266,9 +277,12 @@ class Trainer:
         self.precision.unscale(opt)
         ok = True
         if self.lp.check_finite:
-            ok = grads_finite(logs[f"loss/{ph.name}"], params)
-            if self.dinfo.enabled:  # every rank must take the same decision
-                ok = dist.average_logs({"bad": 0.0 if ok else 1.0}, self.dinfo)["bad"] == 0.0
+            # one fused check, one host sync (after the all-reduce: every rank decides alike)
+            bad_loss, bad_grad = dist.sum_across(finite_flags(logs[f"loss/{ph.name}"], params),
+                                                 self.dinfo).tolist()
+            # fp16 with finite losses but overflowing gradients: the scaler skips the step
+            # and lowers its scale (precision.step); that is not divergence
+            ok = not bad_loss and (not bad_grad or self.precision.scaling)
         if ok:
             self.precision.step(opt)
             if ph.after_step is not None:
