@@ -37,8 +37,11 @@ N_EVAL = 26_000  # PacGAN / VEEGAN evaluation sample size
 
 
 def run_one(name: str, recipe: str | None, seed: int, overrides: list[str], out: Path,
-            steps: int | None = None, n: int = N_EVAL) -> dict:
-    """Train and evaluate one (recipe, seed) on stacked-digits into ``out/name/seed<S>`` (cached)."""
+            steps: int | None = None, n: int = N_EVAL, data: str = "stacked-digits", metrics: str = "modes",
+            extractor: str | None = None, keys: tuple = ("modes", "modes_total", "reverse_kl")) -> dict:
+    """Train and evaluate one (recipe, seed) on ``data`` into ``out/name/seed<S>`` (cached);
+    the result keeps the evaluation's ``keys`` (``benchmarks/quality_table.py`` reuses it for
+    digits FID)."""
     import gankit
     from gankit.config import apply_overrides
     from gankit.metrics.evaluate import evaluate, json_safe
@@ -50,7 +53,7 @@ def run_one(name: str, recipe: str | None, seed: int, overrides: list[str], out:
     if done.is_file():
         return json.loads(done.read_text())
     torch.set_num_threads(1)
-    cfg = build_config(recipe=recipe, data="stacked-digits", steps=steps,
+    cfg = build_config(recipe=recipe, data=data, steps=steps,
                        overrides=[*COMMON, f"loop.seed={seed}", *overrides])
     s = max(cfg.loop.steps, 1)
     cfg = apply_overrides(cfg, [f"loop.sample_every={s}", f"loop.checkpoint_every={s}"])
@@ -59,11 +62,11 @@ def run_one(name: str, recipe: str | None, seed: int, overrides: list[str], out:
     ckpt = train(cfg, run / "run")
     wall, cpu = time.perf_counter() - t0, time.process_time() - c0
     e0 = time.perf_counter()
-    ev = json_safe(evaluate(gankit.load(ckpt), metrics="modes", n=n, seed=0))
+    ev = json_safe(evaluate(gankit.load(ckpt), metrics=metrics, n=n, extractor=extractor, seed=0))
     res = {"name": name, "recipe": cfg.recipe, "seed": seed, "steps": cfg.loop.steps, "overrides": overrides,
            "checkpoint": str(ckpt), "wall_s": wall, "cpu_s": cpu, "eval_wall_s": time.perf_counter() - e0,
            "load_start": load0, "load_end": _load(), "n": n,
-           **{k: ev[k] for k in ("modes", "modes_total", "reverse_kl")}}
+           **{k: ev[k] for k in keys}}
     done.write_text(json.dumps(res, indent=1))
     return res
 

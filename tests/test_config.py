@@ -46,6 +46,6 @@ def test_config_file_layers_and_errors(tmp_path):
 
 
 def test_one_flag_data_picks_recommended_recipe():
-    assert build_config(data="grid25").recipe == "pacgan"
+    assert build_config(data="grid25").recipe == "r3gan"
     assert build_config(data="digits").recipe == "dcgan"
     assert build_config().recipe == "dcgan" and build_config().data.name == "digits"

@@ -255,7 +255,7 @@ def test_flip_refused_where_it_would_lie():
 
 
 # ------------------------------------------------------------------- train 2 steps on each
-TRAINABLE = [n for n in ALL if DATASETS.get(n).recipe in ("dcgan", "gan", "pacgan")]
+TRAINABLE = [n for n in ALL if DATASETS.get(n).recipe in ("dcgan", "gan", "pacgan", "r3gan")]
 
 
 @pytest.mark.parametrize("name", TRAINABLE)

@@ -13,6 +13,7 @@ from gankit.nets.layers import pack
 from gankit.registry import LOSSES
 from gankit.regularizers import (
     R1,
+    R2,
     Consistency,
     FeatureMatching,
     GradientPenalty,
@@ -29,6 +30,11 @@ from gankit.regularizers import (
 )
 
 LOG2 = math.log(2.0)
+
+
+def sp(x: float) -> float:
+    """softplus, by hand."""
+    return math.log1p(math.exp(x))
 
 
 def t(*v):
@@ -58,6 +64,8 @@ def test_every_loss_returns_scalars_and_none_halves(name):
     ("wasserstein", t(1, 3), t(0, 2), 1.0 - 2.0, -1.0),
     ("lsgan", t(1, 0), t(0, 1), 0.5 * (0.5 + 0.5), 0.5 * 0.5),
     ("relativistic", t(0, 0), t(0, 0), 2 * LOG2, 2 * LOG2),
+    # pairs (1, 0) and (0, 2): D(fake) - D(real) = -1, 2
+    ("rpgan", t(1, 0), t(0, 2), (sp(-1) + sp(2)) / 2, (sp(1) + sp(-2)) / 2),
 ])
 def test_loss_values(name, d_real, d_fake, loss_d, loss_g):
     ld, lg = LOSSES.get(name)(d_real, d_fake)
@@ -80,6 +88,21 @@ def test_relativistic_needs_real():
     assert g_needs_real(LOSSES.get("relativistic"))
     with pytest.raises(ValueError):
         LOSSES.get("relativistic")(None, torch.zeros(2))
+
+
+def test_rpgan_pairs_each_real_with_one_fake():
+    """RpGAN compares row i with row i; the average form (RaSGAN) compares with the other side's mean."""
+    d_real, d_fake = t(3, -1), t(-1, 3)  # each pair differs by 4 in opposite directions
+    ld, lg = LOSSES.get("rpgan")(d_real, d_fake)
+    assert ld.item() == pytest.approx((sp(-4) + sp(4)) / 2, abs=1e-6)
+    assert lg.item() == pytest.approx((sp(4) + sp(-4)) / 2, abs=1e-6)
+    # RaSGAN: r - mean(f) = (2, -2), f - mean(r) = (-2, 2): softplus(-2) + softplus(2), not RpGAN's
+    assert LOSSES.get("relativistic")(d_real, d_fake)[0].item() == pytest.approx(sp(-2) + sp(2), abs=1e-6)
+    assert g_needs_real(LOSSES.get("rpgan"))
+    with pytest.raises(ValueError, match="need d_real"):
+        LOSSES.get("rpgan")(None, d_fake)
+    with pytest.raises(ValueError, match="pairs"):
+        LOSSES.get("rpgan")(t(0, 0, 0), d_fake)
 
 
 # ---------------------------------------------------------------------- regularizers
@@ -141,6 +164,21 @@ def test_r1_of_linear_d_and_lazy_scaling():
     lazy = R1(weight=10.0, interval=16)
     assert lazy.lazy and lazy.loss(inp)[0].item() == pytest.approx(45.0 * 16, rel=1e-5)
     assert not GradientPenalty().lazy  # GP runs every D step
+
+
+def test_r2_penalises_the_gradient_at_fakes_not_reals():
+    """R2 = gamma / 2 * E||grad D(G z)||^2 (R3GAN's second penalty). With D(x) = ||x||^2 the
+    gradient is 2x, so the penalty is 4 E||x||^2 at the points it is taken at."""
+    def D(x, y=None):
+        return x.pow(2).sum(1)
+
+    real, fake = torch.zeros(2, 2), t(1.0, 0.0, 0.0, 2.0).view(2, 2)  # ||fake||^2 = 1, 4
+    inp = RegInputs(D=D, real=real, fake=fake)
+    loss, logs = R2(weight=0.5).loss(inp)
+    assert logs["reg/r2"].item() == pytest.approx(4 * (1 + 4) / 2, rel=1e-5)  # = 10
+    assert loss.item() == pytest.approx(0.25 * 10, rel=1e-5)
+    assert R1(weight=0.5, interval=1).loss(inp)[0].item() == 0.0  # R1 looks at the reals (gradient 0 there)
+    assert not R2().lazy
 
 
 def test_consistency_penalty_and_weights():

@@ -21,7 +21,7 @@ def _bench(name: str):
     return mod
 
 
-RECOMMENDED = "pacgan"  # what `gankit train --data grid25` / `--data ring8` must pick
+RECOMMENDED = "r3gan"  # what `gankit train --data grid25` / `--data ring8` must pick
 
 
 @pytest.mark.parametrize("data", ["grid25", "ring8"])
@@ -61,7 +61,7 @@ def test_short_sweep_gives_the_table(tmp_path):
         assert k in s and k + "_std" in s
     assert 0 <= s["modes"] <= 25 and 0 <= s["high_quality"] <= 100 and s["cpu_s"] > 0
     text = m.table(rows)
-    assert "| grid25 | recommended | pacgan | 30 | 1 |" in text and "/ 25" in text
+    assert f"| grid25 | recommended | {RECOMMENDED} | 30 | 1 |" in text and "/ 25" in text
     assert (tmp_path / "modes-grid25.png").stat().st_size > 1000
     # finished runs are reused, not retrained
     again = m.run_one("gan", "gan", "grid25", 0, [], tmp_path, steps=30, n=500)

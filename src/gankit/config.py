@@ -81,6 +81,28 @@ class AugmentConfig:
 
 
 @dataclass
+class ScheduleConfig:
+    """A multiplier over the training steps (:mod:`gankit.schedules`): a linear warm-up from 0
+    to 1 over ``warmup`` steps, then (``cosine`` or ``linear``) a decay from 1 to ``final`` that
+    ends at step ``steps`` (0: at ``loop.steps``) and stays at ``final`` after it."""
+
+    kind: str = "constant"  # constant | cosine | linear
+    warmup: int = 0  # steps of linear warm-up from 0
+    final: float = 0.0  # the multiplier at the end of the decay (cosine / linear)
+    steps: int = 0  # the step the decay ends at; 0: loop.steps
+
+
+@dataclass
+class SchedulesConfig:
+    """What the loop schedules, for every recipe: ``lr`` multiplies both optimizers' learning
+    rates (lr = optim.lr * lr(step) * the divergence guard's rollback factor), ``reg`` every
+    regularizer weight of ``loss.kwargs`` (e.g. R3GAN's gamma decay)."""
+
+    lr: ScheduleConfig = field(default_factory=ScheduleConfig)
+    reg: ScheduleConfig = field(default_factory=ScheduleConfig)
+
+
+@dataclass
 class LoopConfig:
     steps: int = 2000  # generator steps
     d_steps: int = 1  # discriminator steps per generator step (k in Goodfellow et al. 2014)
@@ -126,6 +148,7 @@ class Config:
     loss: LossConfig = field(default_factory=LossConfig)
     augment: AugmentConfig = field(default_factory=AugmentConfig)
     loop: LoopConfig = field(default_factory=LoopConfig)
+    schedule: SchedulesConfig = field(default_factory=SchedulesConfig)
     options: dict[str, Any] = field(default_factory=dict)  # recipe-specific options
 
     # ------------------------------------------------------------------ I/O

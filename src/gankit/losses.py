@@ -75,6 +75,25 @@ relativistic_average.g_needs_real = True
 LOSSES.register("relativistic", relativistic_average)
 
 
+def rpgan(d_real, d_fake):
+    """Relativistic pairing GAN, RpGAN (Jolicoeur-Martineau 2018; the loss of R3GAN, Huang et
+    al. 2024, eq. 2): each real is paired with one fake (row i with row i) and judged against it.
+    D: softplus(-(D(x_i) - D(G(z_i)))); G: softplus(-(D(G(z_i)) - D(x_i))). Unlike the
+    average form, the pairing keeps D from separating all reals from all fakes by a single
+    margin, which is what R3GAN credits with its mode coverage. Both halves need ``d_real``
+    (``g_needs_real``); with zero-centred R1 + R2 it is locally convergent (R3GAN, sec. 2)."""
+    if d_real is None:
+        raise ValueError("rpgan loss: both halves need d_real (the loss sets g_needs_real)")
+    r, f = d_real.float(), d_fake.float()
+    if r.shape != f.shape:
+        raise ValueError(f"rpgan pairs reals with fakes: D gave {tuple(r.shape)} and {tuple(f.shape)} scores")
+    return _mean(F.softplus(f - r)), _mean(F.softplus(r - f))
+
+
+rpgan.g_needs_real = True
+LOSSES.register("rpgan", rpgan)
+
+
 def g_needs_real(loss_fn) -> bool:
     return bool(getattr(loss_fn, "g_needs_real", False))
 

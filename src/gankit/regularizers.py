@@ -3,7 +3,7 @@
 Functions (each returns the *unweighted* penalty, a scalar tensor):
 
 * :func:`gradient_penalty`  WGAN-GP (Gulrajani et al. 2017)
-* :func:`r1_penalty`        R1 (Mescheder et al. 2018)
+* :func:`r1_penalty`        R1 (Mescheder et al. 2018); on fakes it is R2 (R3GAN, Huang et al. 2024)
 * :func:`consistency_penalty` + :func:`consistency_transform`  bCR (Zhao et al. 2020)
 * :func:`orthogonal_penalty`  BigGAN's orthogonal regularization (Brock et al. 2019)
 * :func:`feature_matching`    Salimans et al. 2016
@@ -76,9 +76,22 @@ def r1_penalty(D: DFn, real: torch.Tensor, y: torch.Tensor | None = None, pack: 
     For a linear D(x) = w.x this is ||w||^2.
     """
     x = real.detach().requires_grad_(True)
-    out = D(x, y)
+    return input_grad_penalty(D(x, y), x, pack)
+
+
+def input_grad_penalty(out: torch.Tensor, x: torch.Tensor, pack: int = 1) -> torch.Tensor:
+    """``E ||grad_x out||^2`` for D's scores ``out`` [N / pack] already computed from ``x`` (which
+    requires grad): R1 / R2 without a second forward pass through D."""
     (grad,) = torch.autograd.grad(out.float().sum(), x, create_graph=True)  # [N, ...]
     return _sq_norms(grad, pack).mean()
+
+
+def _zero_centred(inp: RegInputs, on_fakes: bool) -> torch.Tensor:
+    """R1 (reals) or R2 (fakes), reusing the phase's D scores when its inputs carry a graph."""
+    x, y, scores = (inp.fake, inp.y_fake, inp.d_fake) if on_fakes else (inp.real, inp.y_real, inp.d_real)
+    if scores is not None and x.requires_grad:
+        return input_grad_penalty(scores, x, inp.pack)
+    return r1_penalty(inp.D, x, y, pack=inp.pack)
 
 
 def consistency_penalty(d_x: torch.Tensor, d_tx: torch.Tensor) -> torch.Tensor:
@@ -228,11 +241,27 @@ class R1(Regularizer):
     key = "r1"
 
     def penalty(self, inp):
-        return r1_penalty(inp.D, inp.real, inp.y_real, pack=inp.pack)
+        return _zero_centred(inp, on_fakes=False)
 
     def loss(self, inp):
         p = self.penalty(inp)
-        return 0.5 * self.weight * self.interval * p, {"reg/r1": p.detach()}
+        return 0.5 * self.weight * self.interval * p, {f"reg/{self.key}": p.detach()}
+
+
+@REGULARIZERS.register("r2")
+@dataclass
+class R2(R1):
+    """R2: ``weight / 2 * E||grad D(G(z))||^2``, the zero-centred gradient penalty on fakes
+    (Mescheder et al. 2018, eq. 10). R3GAN (Huang et al. 2024, sec. 2.2) uses R1 + R2 with one
+    gamma: R1 alone lets D's gradient grow on the fakes' side, which with the relativistic
+    loss stops G from converging. Every step by default, as in R3GAN."""
+
+    weight: float = 10.0
+    interval: int = 1
+    key = "r2"
+
+    def penalty(self, inp):
+        return _zero_centred(inp, on_fakes=True)
 
 
 @REGULARIZERS.register("cr")

@@ -30,13 +30,13 @@ def grid25_means() -> torch.Tensor:
     return torch.cartesian_prod(v, v)
 
 
-@register_dataset("ring8", "2D: 8 Gaussians on a circle of radius 1, std 0.01", recipe="pacgan")
+@register_dataset("ring8", "2D: 8 Gaussians on a circle of radius 1, std 0.01", recipe="r3gan")
 def ring8(resolution: int = 0, split: str = "train", n: int = 100_000) -> Data:
     """``n`` points of the ring of 8 Gaussians (PacGAN/VEEGAN's 2D benchmark); label = mode."""
     return _mixture("ring8", ring8_means(), 0.01, n, split)
 
 
-@register_dataset("grid25", "2D: 5x5 grid of Gaussians at {-4..4}^2 step 2, std 0.05", recipe="pacgan")
+@register_dataset("grid25", "2D: 5x5 grid of Gaussians at {-4..4}^2 step 2, std 0.05", recipe="r3gan")
 def grid25(resolution: int = 0, split: str = "train", n: int = 100_000) -> Data:
     """``n`` points of the 5x5 grid of Gaussians (PacGAN/VEEGAN's 2D benchmark); label = mode."""
     return _mixture("grid25", grid25_means(), 0.05, n, split)

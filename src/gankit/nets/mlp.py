@@ -27,13 +27,16 @@ class MLPGenerator(nn.Module):
 
     ``out_shape`` is (D,) for points or (C, H, W) for images (then a tanh keeps pixels in
     [-1, 1]). With ``num_classes > 0`` the one-hot label is concatenated to z (Mirza &
-    Osindero 2014).
+    Osindero 2014). ``out_scale`` multiplies the output: G starts spread over the data's
+    range (e.g. 4 for grid25's [-4, 4] square) rather than within about one unit of the origin,
+    the G-side twin of the D's ``in_scale``.
     """
 
     def __init__(self, z_dim: int = 16, out_shape: list[int] = (2,), hidden: int = 256,
-                 depth: int = 3, num_classes: int = 0, tanh: bool = False, batchnorm: bool = False):
+                 depth: int = 3, num_classes: int = 0, tanh: bool = False, batchnorm: bool = False,
+                 out_scale: float = 1.0):
         super().__init__()
-        self.z_dim, self.num_classes = z_dim, num_classes
+        self.z_dim, self.num_classes, self.out_scale = z_dim, num_classes, float(out_scale)
         self.out_shape = tuple(out_shape)
         out = math.prod(self.out_shape)
         dims = [z_dim + num_classes] + [hidden] * depth
@@ -46,7 +49,43 @@ class MLPGenerator(nn.Module):
         x = self.body(z)
         if self.tanh:
             x = torch.tanh(x)
+        if self.out_scale != 1.0:
+            x = x * self.out_scale
         return x.view(len(z), *self.out_shape)
+
+
+class InputFeatures(nn.Module):
+    """Coordinates a D can resolve fine detail in: ``x * in_scale``, optionally followed by
+    random Fourier features ``[x, sin(2 pi B x), cos(2 pi B x)]`` (Tancik et al. 2020).
+
+    Why: an MLP on raw 2D coordinates places its ReLU kinks within about one unit of the
+    origin at init (PyTorch's default init), so over grid25's 8-wide square it sees mostly
+    linear regions and learns the 0.1-wide modes coarse to fine. Scaling the input into about
+    [-1, 1] spreads the kinks over the data; Fourier features give every unit oscillations of
+    period ~1 / fourier_scale from the first step. ``B`` [fourier, d] ~ N(0, fourier_scale^2)
+    is drawn from a fixed seed (a buffer, so it is saved and identical across runs).
+    """
+
+    def __init__(self, d_in: int, in_scale: float = 1.0, fourier: int = 0, fourier_scale: float = 1.0,
+                 seed: int = 0):
+        super().__init__()
+        if not (math.isfinite(in_scale) and in_scale > 0):
+            raise ValueError(f"in_scale must be a number > 0, got {in_scale!r}")
+        if fourier < 0 or not (math.isfinite(fourier_scale) and fourier_scale > 0):
+            raise ValueError(f"fourier must be >= 0 and fourier_scale > 0, got {fourier!r}, {fourier_scale!r}")
+        self.in_scale, self.fourier = float(in_scale), int(fourier)
+        # no buffer without features, so checkpoints of plain MLPs keep their keys
+        g = torch.Generator().manual_seed(seed)
+        self.register_buffer("B", torch.randn(self.fourier, d_in, generator=g) * fourier_scale
+                             if self.fourier else None)  # [F, d]
+        self.out_dim = d_in + 2 * self.fourier
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = x * self.in_scale  # [N, d]
+        if not self.fourier:
+            return x
+        proj = 2 * math.pi * x @ self.B.t().to(x.dtype)  # [N, F]
+        return torch.cat([x, proj.sin(), proj.cos()], 1)  # [N, d + 2F]
 
 
 @NETS.register("mlp_d")
@@ -54,19 +93,23 @@ class MLPDiscriminator(nn.Module):
     """x [N, *in_shape] (+ class y) -> logit [N].
 
     ``pack`` > 1 makes it a PacGAN discriminator (Lin et al. 2018): it sees ``pack`` samples
-    concatenated and the batch it scores has N / pack rows.
+    concatenated and the batch it scores has N / pack rows. ``in_scale`` / ``fourier`` /
+    ``fourier_scale``: see :class:`InputFeatures` (applied to each sample before packing;
+    the defaults leave the input as it is).
     """
 
     def __init__(self, in_shape: list[int] = (2,), hidden: int = 256, depth: int = 3,
-                 num_classes: int = 0, pack: int = 1, dropout: float = 0.0):
+                 num_classes: int = 0, pack: int = 1, dropout: float = 0.0, in_scale: float = 1.0,
+                 fourier: int = 0, fourier_scale: float = 1.0):
         super().__init__()
         self.num_classes, self.pack = num_classes, pack
-        d_in = (math.prod(in_shape) + num_classes) * pack
+        self.features = InputFeatures(math.prod(in_shape), in_scale, fourier, fourier_scale)
+        d_in = (self.features.out_dim + num_classes) * pack
         dims = [d_in] + [hidden] * depth
         self.body = nn.Sequential(*_mlp(dims, nn.LeakyReLU(0.2), dropout=dropout), nn.Linear(hidden, 1))
 
     def forward(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
-        x = x.flatten(1)
+        x = self.features(x.flatten(1))
         if self.num_classes:
             x = torch.cat([x, nn.functional.one_hot(y, self.num_classes).to(x.dtype)], 1)
         x = x.reshape(len(x) // self.pack, -1)

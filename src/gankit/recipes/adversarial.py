@@ -44,6 +44,7 @@ class AdversarialRecipe(Recipe):
     d_conditional: bool | None = None  # labels into D's input; None: same as ``conditional``
     d_heads = False  # call D(x, y, heads=True) for its extra heads (ACGAN, InfoGAN)
     d_after_step = None  # method(ctx) run after each D optimizer step (WGAN weight clipping)
+    d_input_grads = False  # D phase inputs require grad, so R1/R2 reuse its D scores (one pass)
     options: dict = {}  # recipe options (``cfg.options``) and their defaults
 
     def __init__(self, cfg: Config, meta: dict):
@@ -142,6 +143,8 @@ class AdversarialRecipe(Recipe):
         real, y_real = ctx.batch["real"], self.d_labels(ctx.batch.get("y"))
         f = ctx.fake()
         fake, y_fake = f["fake"].detach(), self.d_labels(f["y"])
+        if self.d_input_grads:
+            real, fake = real.detach().requires_grad_(True), fake.requires_grad_(True)
         o_real = self.discriminate(ctx, real, y_real)
         o_fake = self.discriminate(ctx, fake, y_fake)
         d_real, d_fake = o_real["logit"], o_fake["logit"]
@@ -161,7 +164,7 @@ class AdversarialRecipe(Recipe):
             inp = self.reg_inputs(ctx, real, y_real, fake, y_fake, o_real, o_fake)
             for r in regs:
                 term, reg_logs = r.loss(inp)
-                loss_d = loss_d + term
+                loss_d = loss_d + ctx.reg_scale * term
                 logs.update(reg_logs)
         return {"loss": loss_d, **logs}
 
@@ -186,7 +189,7 @@ class AdversarialRecipe(Recipe):
                                   o_real, o_fake)
             for r in regs:
                 term, reg_logs = r.loss(inp)
-                loss_g = loss_g + term
+                loss_g = loss_g + ctx.reg_scale * term
                 logs.update(reg_logs)
         return {"loss": loss_g, **logs}
 
@@ -205,7 +208,7 @@ class AdversarialRecipe(Recipe):
                 o_real = self.discriminate(ctx, real, y_real, features=True)
             o_fake = self.discriminate(ctx, fake, self.d_labels(f["y"]), features=True)
         loss, logs = reg.loss(self.reg_inputs(ctx, real, y_real, fake, self.d_labels(f["y"]), o_real, o_fake))
-        return {"loss": loss, **logs}
+        return {"loss": ctx.reg_scale * loss, **logs}
 
     @torch.no_grad()
     def sample(self, G, n: int, seed: int, y: torch.Tensor | None = None, **kw) -> torch.Tensor:

@@ -66,6 +66,9 @@ class StepContext:
         self.real_sign: torch.Tensor | None = None
         """Mean sign of D's outputs on reals in this phase, reported by recipes through
         :meth:`report_real_logits`; ADA adapts its strength to it."""
+        self.reg_scale = 1.0
+        """Multiplier of every regularizer weight this step (``schedule.reg``, set by the loop;
+        e.g. R3GAN's gamma decay). Recipes multiply their regularization losses by it."""
 
     def report_real_logits(self, d_real: torch.Tensor) -> None:
         """Tell the trainer D's raw outputs on real images (ADA's overfitting signal r_t)."""

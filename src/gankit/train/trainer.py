@@ -28,7 +28,7 @@ from ..errors import UserError
 from ..modality import modality
 from ..recipes.base import Phase, StepContext
 from ..registry import RECIPES
-from . import dist
+from . import dist, schedules
 from .batches import make_batches, split_batch
 from .guard import Guard, TrainingDiverged, finite_flags
 from .hooks import Hook, default_hooks, write_preview
@@ -69,6 +69,7 @@ class Trainer:
     def setup(self) -> Trainer:
         cfg = self.cfg
         check_loop(cfg)
+        schedules.check_all(cfg)
         lp = self.lp = cfg.loop
         if lp.threads:
             torch.set_num_threads(lp.threads)
@@ -172,7 +173,8 @@ class Trainer:
                 pg["lr"] = lr
 
     def lr_factor(self, group: str, step: int) -> float:
-        return 1.0
+        """``schedule.lr`` at ``step`` (a pure function of the step, so resume is exact)."""
+        return schedules.multiplier(self.cfg.schedule.lr, step, self.lp.steps)
 
     def train_step(self, step: int) -> dict:
         """Run the phases of step ``step`` (0-based); returns their logs.
@@ -224,6 +226,9 @@ class Trainer:
         batch = self.batches.next()
         ctxs = [StepContext(self.recipe, self.nets, mb, step, self.rng, self.device, self.device_rng)
                 for mb in split_batch(batch, self.lp.accumulate)]
+        reg_scale = schedules.multiplier(self.cfg.schedule.reg, step, self.lp.steps)
+        for c in ctxs:
+            c.reg_scale = reg_scale
         if self.augment is not None:
             for c in ctxs:
                 c.augment = self.augment

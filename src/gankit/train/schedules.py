@@ -1,0 +1,58 @@
+"""Step schedules: multipliers of a base value (learning rate, regularizer weight) over training.
+
+Configured in ``cfg.schedule`` (:class:`gankit.config.SchedulesConfig`) and applied by the
+trainer to every recipe: ``schedule.lr`` in :meth:`Trainer.lr_factor` (lr = optim lr x rollback
+factor x schedule), ``schedule.reg`` as ``StepContext.reg_scale`` (every regularizer weight).
+With ``steps: 0`` a decay ends at ``loop.steps``; resuming with a larger ``--steps`` then
+stretches it, so pin ``steps`` to extend a run on the same schedule.
+
+``multiplier(sc, step, total)`` is a pure function of the step, so a resumed run, which restores
+the step, gets exactly the values the uninterrupted run had (the optimizers' stored lr is never
+read back: the loop sets ``base * multiplier`` before every step).
+
+* warm-up: ``(step + 1) / warmup`` for ``step < warmup`` (linear, so the first step already moves);
+* ``constant``: 1 after the warm-up;
+* ``cosine``: ``final + (1 - final) * (1 + cos(pi * t)) / 2``, t = progress from the end of the
+  warm-up to ``sc.steps`` (or ``total``) in [0, 1] (Loshchilov & Hutter 2017; R3GAN's lr and
+  gamma schedules are this form, Huang et al. 2024);
+* ``linear``: ``1 + (final - 1) * t``.
+"""
+from __future__ import annotations
+
+import math
+
+from ..errors import UserError
+
+KINDS = ("constant", "cosine", "linear")
+
+
+def check(sc, where: str) -> None:
+    """UserError naming ``where`` (e.g. ``schedule.lr``) for a bad schedule."""
+    if sc.kind not in KINDS:
+        raise UserError(f"{where}.kind must be one of {', '.join(KINDS)}, got {sc.kind!r}")
+    if sc.warmup < 0 or sc.steps < 0:
+        raise UserError(f"{where}.warmup and {where}.steps must be >= 0, got {sc.warmup} and {sc.steps}")
+    if not (math.isfinite(sc.final) and sc.final >= 0):
+        raise UserError(f"{where}.final must be a number >= 0, got {sc.final}")
+    if sc.kind != "constant" and sc.steps and sc.steps <= sc.warmup:
+        raise UserError(f"{where}.steps ({sc.steps}) must be past the warm-up ({sc.warmup})")
+
+
+def multiplier(sc, step: int, total: int) -> float:
+    """The schedule's multiplier at ``step`` (0-based) of a ``total``-step run."""
+    if step < sc.warmup:
+        return (step + 1) / sc.warmup
+    if sc.kind == "constant":
+        return 1.0
+    end = sc.steps or total
+    span = max(end - sc.warmup, 1)
+    t = min(max((step - sc.warmup) / span, 0.0), 1.0)
+    if sc.kind == "cosine":
+        return sc.final + (1.0 - sc.final) * 0.5 * (1.0 + math.cos(math.pi * t))
+    return 1.0 + (sc.final - 1.0) * t
+
+
+def check_all(cfg) -> None:
+    """Check every schedule of ``cfg.schedule``."""
+    check(cfg.schedule.lr, "schedule.lr")
+    check(cfg.schedule.reg, "schedule.reg")

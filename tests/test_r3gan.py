@@ -1,0 +1,115 @@
+"""R3GAN: its nets (shapes, fix-up init, no normalisation), the one-pass R1/R2, the recipe's
+defaults, and the Fourier-feature input option of the MLP discriminators."""
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+from torch import nn
+
+from gankit.data import load_data
+from gankit.errors import UserError
+from gankit.nets.mlp import InputFeatures, MLPDiscriminator
+from gankit.nets.r3gan import (
+    R3GANDiscriminator,
+    R3GANGenerator,
+    R3GANMLPDiscriminator,
+    R3GANMLPGenerator,
+)
+from gankit.presets import build_config
+from gankit.registry import RECIPES
+from gankit.regularizers import R1, R2, RegInputs, input_grad_penalty, r1_penalty
+from gankit.train import data_meta
+
+
+@pytest.mark.parametrize("res", [8, 16, 32])
+def test_image_nets_shapes_at_any_resolution(res):
+    torch.manual_seed(0)
+    G = R3GANGenerator(z_dim=8, resolution=res, channels=3, width=16, cardinality=4)
+    D = R3GANDiscriminator(resolution=res, channels=3, width=16, cardinality=4)
+    x = G(torch.randn(5, 8))
+    assert x.shape == (5, 3, res, res)
+    assert D(x).shape == (5,)
+
+
+def test_image_nets_widths_per_stage_and_conditioning():
+    G = R3GANGenerator(z_dim=8, resolution=16, channels=1, width=[32, 16, 8], cardinality=4, num_classes=3)
+    D = R3GANDiscriminator(resolution=16, channels=1, width=[32, 16, 8], cardinality=4, num_classes=3)
+    y = torch.tensor([0, 1, 2])
+    x = G(torch.randn(3, 8), y)
+    assert x.shape == (3, 1, 16, 16) and D(x, y).shape == (3,)
+    with pytest.raises(ValueError, match="stages"):
+        R3GANGenerator(resolution=16, width=[8, 8])
+    with pytest.raises(ValueError, match="divisible"):
+        R3GANGenerator(resolution=8, width=10, cardinality=3)
+    with pytest.raises(ValueError, match="power of two"):
+        R3GANDiscriminator(resolution=24)
+
+
+def test_no_normalisation_and_fixup_residual_branches_start_at_zero():
+    """Fix-up: every residual branch's last layer is zero, so each block is the identity at init."""
+    for net in (R3GANGenerator(resolution=16, width=16, cardinality=4), R3GANDiscriminator(resolution=16, width=16,
+                                                                                          cardinality=4)):
+        assert not any(isinstance(m, (nn.BatchNorm2d, nn.InstanceNorm2d, nn.GroupNorm, nn.LayerNorm))
+                       for m in net.modules())
+        blocks = [m for m in net.modules() if hasattr(m, "conv3")]
+        assert blocks and all(b.conv3.weight.abs().sum() == 0 for b in blocks)
+        assert all(b.conv2.groups == 4 for b in blocks)  # grouped 3x3 convs
+        x = torch.randn(2, 16, 8, 8)
+        assert torch.equal(blocks[0](x), x)
+
+
+def test_mlp_twins_and_out_scale():
+    torch.manual_seed(0)
+    G1 = R3GANMLPGenerator(z_dim=4, hidden=16, out_scale=1.0)
+    torch.manual_seed(0)
+    G4 = R3GANMLPGenerator(z_dim=4, hidden=16, out_scale=4.0)
+    z = torch.randn(6, 4)
+    assert torch.allclose(G4(z), 4 * G1(z))
+    D = R3GANMLPDiscriminator(hidden=16, in_scale=0.25, fourier=8)
+    assert D(G4(z)).shape == (6,)
+
+
+def test_input_features_are_fixed_fourier_features_of_the_scaled_input():
+    f = InputFeatures(2, in_scale=0.5, fourier=3, fourier_scale=2.0)
+    x = torch.tensor([[2.0, -4.0]])
+    out = f(x)
+    xs = x * 0.5
+    proj = 2 * math.pi * xs @ f.B.t()
+    assert out.shape == (1, 2 + 6)
+    assert torch.allclose(out, torch.cat([xs, proj.sin(), proj.cos()], 1))
+    assert torch.equal(InputFeatures(2, fourier=3, fourier_scale=2.0).B, f.B)  # same seed, same B
+    assert "features.B" not in MLPDiscriminator().state_dict()  # plain D: checkpoint keys unchanged
+    assert "features.B" in MLPDiscriminator(fourier=4).state_dict()
+    with pytest.raises(ValueError, match="in_scale"):
+        InputFeatures(2, in_scale=0.0)
+
+
+def test_r1_r2_from_the_phase_scores_equal_a_fresh_pass():
+    """The one-pass penalty (scores from the D phase, inputs requiring grad) is the same number."""
+    torch.manual_seed(0)
+    D = R3GANMLPDiscriminator(hidden=16, fourier=4)
+    real = torch.randn(8, 2).requires_grad_(True)
+    fake = torch.randn(8, 2).requires_grad_(True)
+    inp = RegInputs(D=lambda x, y=None: D(x), real=real, fake=fake, d_real=D(real), d_fake=D(fake))
+    assert R1(interval=1).penalty(inp).item() == pytest.approx(r1_penalty(D, real.detach()).item(), rel=1e-5)
+    assert R2().penalty(inp).item() == pytest.approx(r1_penalty(D, fake.detach()).item(), rel=1e-5)
+    assert input_grad_penalty(D(real), real).requires_grad  # create_graph: the penalty trains D
+
+
+def _resolved(data, *over):
+    cfg = build_config(recipe="r3gan", data=data, overrides=list(over))
+    return RECIPES.get("r3gan").resolve(cfg, data_meta(load_data(cfg.data)))
+
+
+def test_recipe_sets_r1_r2_from_gamma_and_picks_point_nets():
+    cfg = _resolved("ring8", "options.gamma=0.3")
+    assert cfg.loss.name == "rpgan"
+    assert cfg.loss.kwargs["r1"] == {"weight": 0.3, "interval": 1} and cfg.loss.kwargs["r2"]["weight"] == 0.3
+    assert (cfg.G.name, cfg.D.name) == ("mlp_g", "mlp_d")  # r3gan-ring8.yaml names its nets
+    moons = _resolved("moons")  # no r3gan-moons preset: the image nets of r3gan.yaml become MLPs
+    assert (moons.G.name, moons.D.name) == ("r3gan_mlp_g", "r3gan_mlp_d")
+    assert _resolved("digits", "data.resolution=16").G.kwargs["resolution"] == 16
+    with pytest.raises(UserError, match="gamma"):
+        _resolved("ring8", "options.gamma=-1")

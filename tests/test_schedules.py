@@ -1,0 +1,106 @@
+"""Schedules: the multiplier by hand, the config's type checks, an lr schedule and a
+regularizer-weight schedule taking effect in training, and exact resume."""
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+from safetensors.torch import load_file
+
+import gankit
+from gankit.config import ScheduleConfig
+from gankit.errors import UserError
+from gankit.presets import build_config
+from gankit.train import Hook, train
+from gankit.train.schedules import check, multiplier
+
+FAST = ["loop.progress=false", "loop.tensorboard=false", "loop.threads=1", "data.batch_size=16",
+        "G.kwargs.hidden=16", "D.kwargs.hidden=16", "loop.log_every=1"]
+
+
+def test_multiplier_by_hand():
+    cos = ScheduleConfig(kind="cosine", warmup=2, final=0.25, steps=6)  # decay over steps 2..6
+    got = [multiplier(cos, s, total=100) for s in range(8)]
+    # warm-up (s + 1) / 2; then 0.25 + 0.75 * (1 + cos(pi * (s - 2) / 4)) / 2; final after step 6
+    want = [0.5, 1.0, 1.0, 0.25 + 0.75 * (1 + math.cos(math.pi / 4)) / 2, 0.625,
+            0.25 + 0.75 * (1 + math.cos(3 * math.pi / 4)) / 2, 0.25, 0.25]
+    assert got == pytest.approx(want)
+    lin = ScheduleConfig(kind="linear", final=0.0)
+    assert [multiplier(lin, s, total=4) for s in range(5)] == pytest.approx([1.0, 0.75, 0.5, 0.25, 0.0])
+    assert multiplier(ScheduleConfig(), 10**6, total=5) == 1.0
+
+
+@pytest.mark.parametrize("over, msg", [
+    (["schedule.lr.kind=step"], "schedule.lr.kind must be one of"),
+    (["schedule.reg.final=-1"], "schedule.reg.final"),
+    (["schedule.lr.kind=cosine", "schedule.lr.warmup=10", "schedule.lr.steps=5"], "past the warm-up"),
+])
+def test_bad_schedules_are_user_errors(tmp_path, over, msg):
+    cfg = build_config(recipe="gan", data="ring8", steps=1, overrides=FAST + over)
+    with pytest.raises(UserError, match=msg):
+        train(cfg, tmp_path / "run")
+
+
+def test_schedule_keys_are_typed():
+    with pytest.raises(UserError, match="schedule.lr.warmup must be an integer"):
+        build_config(recipe="gan", data="ring8", overrides=["schedule.lr.warmup=abc"])
+    with pytest.raises(UserError, match="unknown key"):
+        build_config(recipe="gan", data="ring8", overrides=["schedule.gamma.kind=cosine"])
+    with pytest.raises(UserError, match="x.final must be a number"):
+        check(ScheduleConfig(kind="cosine", final=float("nan")), "x")
+
+
+class Record(Hook):
+    """The lr each optimizer stepped with and the regularizer scale, per step."""
+
+    def __init__(self):
+        self.lr, self.reg = [], []
+
+    def after_step(self, tr, step, logs):
+        self.lr.append({g: o.param_groups[0]["lr"] for g, o in tr.optimizers.items()})
+        self.reg.append(float(logs["reg/gp"]) if "reg/gp" in logs else None)
+
+
+def test_lr_schedule_takes_effect(tmp_path):
+    rec = Record()
+    over = FAST + ["schedule.lr.kind=linear", "schedule.lr.final=0.0", "schedule.lr.warmup=2",
+                   "optim_g.lr=0.01", "optim_d.lr=0.001"]
+    train(build_config(recipe="gan", data="ring8", steps=6, overrides=over), tmp_path / "run", hooks=[rec])
+    # warm-up 1/2, 1; then linear 1 -> 0 over steps 2..6: 1, 3/4, 1/2, 1/4
+    want = [0.5, 1.0, 1.0, 0.75, 0.5, 0.25]
+    assert [r["G"] for r in rec.lr] == pytest.approx([0.01 * m for m in want])
+    assert [r["D"] for r in rec.lr] == pytest.approx([0.001 * m for m in want])
+
+
+def test_reg_schedule_scales_the_penalty_in_the_loss(tmp_path):
+    """With schedule.reg going to 0 the D loss is the adversarial loss alone on the last step."""
+    over = FAST + ["schedule.reg.kind=linear", "schedule.reg.final=0.0", "schedule.reg.steps=2",
+                   "loss.kwargs.gp=1000"]  # a huge weight: the penalty dominates while it is on
+    run = tmp_path / "run"
+    train(build_config(recipe="wgan-gp", data="ring8", steps=3, overrides=over + ["loop.d_steps=1"]), run)
+    rows = gankit.train.log.read_metrics(run)
+    for r, scale in zip(rows, [1.0, 0.5, 0.0]):  # linear 1 -> 0 over steps 0..2
+        critic = r["D/fake_score"] - r["D/real_score"]  # the Wasserstein part of loss_D
+        assert r["loss/D"] == pytest.approx(critic + scale * 1000 * r["reg/gp"], rel=1e-4, abs=1e-4)
+
+
+def _weights(run):
+    ck = gankit.checkpoint.find_checkpoint(run)
+    return {n: load_file(str(ck / n / "model.safetensors")) for n in ("G", "D")}
+
+
+def test_resume_restores_the_schedules_exactly(tmp_path):
+    over = FAST + ["loop.checkpoint_every=3", "schedule.lr.kind=cosine", "schedule.lr.warmup=2",
+                   "schedule.lr.final=0.1", "schedule.lr.steps=6", "schedule.reg.kind=linear", "schedule.reg.final=0.2",
+            "schedule.reg.steps=6"]  # pinned: with steps 0 a decay ends at loop.steps (3, then 6)
+    cfg = lambda steps: build_config(recipe="r3gan", data="ring8", steps=steps, overrides=over)
+    full, half = Record(), Record()
+    train(cfg(6), tmp_path / "full", hooks=[full])
+    train(cfg(3), tmp_path / "half", hooks=[half])
+    train(cfg(6), tmp_path / "half", resume=True, hooks=[half])
+    assert [r["G"] for r in half.lr] == [r["G"] for r in full.lr]
+    a, b = _weights(tmp_path / "full"), _weights(tmp_path / "half")
+    for net in a:
+        for k in a[net]:
+            assert torch.equal(a[net][k], b[net][k]), (net, k)
