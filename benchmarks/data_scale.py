@@ -130,10 +130,22 @@ def train_phase(prepared: str, out: str, steps: int, workers: int, width: int) -
             "cpu_s": time.process_time(), "step_ms_mean": 1000 * float(times.mean()),
             "wait_pct_all": 100 * float(waits.sum() / times.sum()),
             "wait_pct_after_10": 100 * float(waits[10:].sum() / times[10:].sum()),
-            "peak_rss_main_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+            # VmHWM, not getrusage's ru_maxrss: Linux carries ru_maxrss across fork + exec, so a
+            # child started by a driver that has just prepared (and so mapped) the whole dataset
+            # would report the driver's RSS; VmHWM is this process image's own high-water mark
+            "peak_rss_main_mb": vm_hwm_kb() / 1024,
+            "ru_maxrss_main_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
             "peak_rss_largest_worker_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024,
             "peak_rss_sum_mb": sampler.peak_rss * mb, "peak_pss_sum_mb": sampler.peak_pss * mb,
             "rss_timeline_mb": sampler.timeline}
+
+
+def vm_hwm_kb() -> int:
+    """This process's peak resident set (kB) since its exec (``VmHWM`` in /proc/self/status)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1])
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 
 
 def main(argv=None) -> int:
