@@ -154,8 +154,9 @@ class Data:
         [-1, 1] and the keys are the same either way, so both sources give identical batches.
         """
         to_float = self.to_float if convert else _same
+        m = modality(self)
         x = raw["x"]
-        flips = self._flips(len(x), index, seed, rank, 0) if self.flip and modality(self).flippable else None
+        flips = self._flips(len(x), index, seed, rank, 0) if self.flip and m.flippable else None
         out = {"real": to_float(_flip(x, flips))}
         if raw.get("y") is not None:
             out["y"] = raw["y"]
@@ -164,7 +165,6 @@ class Data:
         if self.captions is not None:
             out["caption"] = raw["idx"].clone()
         if raw.get("a") is not None:
-            m = modality(self)
             # paired inputs flip with their targets; unpaired domains toss their own coins
             a_flips = flips if m.paired else (self._flips(len(raw["a"]), index, seed, rank, 1) if self.flip else None)
             out["A"], out["B"] = to_float(_flip(raw["a"], a_flips)), out["real"]

@@ -23,10 +23,6 @@ from .modality import evaluate_modality, evaluate_modality_real, has_report
 from .reference import FeatureSet, extract, generated_features, reference_features
 
 
-def data_meta(data) -> dict:
-    return data.meta()
-
-
 def load_reference_data(data_cfg: DataConfig, prefer: str = "test", splits=None):
     """``(Data, split)``: the ``prefer`` split of the dataset if it has one distinct from
     ``train``, else the training data itself (user folders have a single split). ``splits``
@@ -124,7 +120,7 @@ def real_vs_real(data: str, metrics=None, extractor: str | None = None, resoluti
     real_data, split = load_reference_data(cfg)
     if split != "test":
         raise UserError(f"--data {data}: has no held-out test split to compare its train split with")
-    meta = data_meta(train)
+    meta = train.meta()
     _check_kind(meta)
     ext, names = _choose(meta, metrics, extractor, inception_weights, False)
     n = min(len(train), n or (modality(meta).eval_n if modality(meta).points else len(train)))
