@@ -21,7 +21,7 @@ $(STAMP): pyproject.toml | $(BIN)/python
 install: $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/gankit train --out runs/demo
+	$(BIN)/gankit train --out runs/demo --steps 3000
 	@echo "Samples: runs/demo/samples/  (last grid: runs/demo/samples/latest.png)"
 
 # The studio's browser tests drive Debian's chromium (never a Playwright browser download).

@@ -47,5 +47,9 @@ def test_config_file_layers_and_errors(tmp_path):
 
 def test_one_flag_data_picks_recommended_recipe():
     assert build_config(data="grid25").recipe == "r3gan"
-    assert build_config(data="digits").recipe == "dcgan"
-    assert build_config().recipe == "dcgan" and build_config().data.name == "digits"
+    assert build_config(data="digits").recipe == "cgan"
+    assert build_config().recipe == "cgan" and build_config().data.name == "digits"
+    d = build_config(data="digits")  # cgan.yaml + cgan-digits.yaml: the measured digits run
+    assert (d.G.kwargs["ngf"], d.D.kwargs["ndf"], d.loop.ema, d.loop.steps) == (32, 32, 0.999, 6000)
+    g = build_config(data="grid25")  # r3gan-grid25.yaml: lazy R1 / R2
+    assert g.options["reg_interval"] == 4 and g.loop.steps == 28000

@@ -170,6 +170,18 @@ def test_resnet_shapes_and_heads(res):
     assert packed(x).shape == (2,)
 
 
+def test_dcgan_d_code_heads():
+    """dcgan_d carries InfoGAN's Q head: infogan trains on DCGAN nets (stacked digits: 3 codes)."""
+    D = NETS.build("dcgan_d", resolution=16, channels=3, ndf=8, q_cat=[10, 10, 10], q_cont=2)
+    x = torch.randn(4, 3, 16, 16)
+    out = D(x, heads=True)
+    assert {k: tuple(v.shape) for k, v in out.items()} == {
+        "logit": (4,), "features": (4, 16, 4, 4), "q_cat": (4, 30), "q_mean": (4, 2), "q_logstd": (4, 2)}
+    assert torch.equal(out["logit"], D(x))  # the same logits with or without the heads
+    with pytest.raises(ValueError, match="pack"):
+        NETS.build("dcgan_d", resolution=16, q_cat=[10], pack=2)
+
+
 def test_resnet_bad_arguments():
     with pytest.raises(ValueError, match="power of two"):
         NETS.build("resnet_g", resolution=24)

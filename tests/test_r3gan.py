@@ -113,3 +113,20 @@ def test_recipe_sets_r1_r2_from_gamma_and_picks_point_nets():
     assert _resolved("digits", "data.resolution=16").G.kwargs["resolution"] == 16
     with pytest.raises(UserError, match="gamma"):
         _resolved("ring8", "options.gamma=-1")
+
+
+def test_lazy_r1_r2_run_in_their_own_phase_weighted_by_the_interval():
+    cfg = _resolved("grid25")  # the grid25 preset: R1 / R2 every 4 steps
+    assert cfg.loss.kwargs["r1"] == {"weight": 0.01, "interval": 4} == cfg.loss.kwargs["r2"]
+    rec = RECIPES.get("r3gan")(cfg, data_meta(load_data(cfg.data)))
+    phases = {ph.name: ph.interval for ph in rec.phases()}
+    assert phases.get("D_reg_r1") == 4 and phases.get("D_reg_r2") == 4, phases
+    r1 = R1(weight=0.01, interval=4)
+    lin = nn.Linear(2, 1)  # grad D = its weight at every input
+    x = torch.randn(8, 2)
+    loss, _ = r1.loss(RegInputs(D=lambda v, y=None: lin(v).flatten(), real=x, fake=x))
+    loss = loss.detach()
+    assert math.isclose(loss.item(), 0.5 * 0.01 * 4 * lin.weight.detach().pow(2).sum().item(), rel_tol=1e-5)
+    for bad in ("0", "2.5", "true"):
+        with pytest.raises(UserError, match="reg_interval"):
+            _resolved("grid25", f"options.reg_interval={bad}")

@@ -39,7 +39,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--version", action="version", version=f"gankit {__version__}")
     sub = p.add_subparsers(dest="verb", required=True, parser_class=_Parser)
 
-    t = sub.add_parser("train", help="train a recipe (default: dcgan on digits)")
+    t = sub.add_parser("train", help="train a recipe (default: cgan on digits)")
     t.add_argument("--recipe", help="recipe name (see `gankit recipes`)")
     t.add_argument("--data", help="built-in dataset (see `gankit data list`) or a path")
     t.add_argument("--steps", type=int, help="generator steps")

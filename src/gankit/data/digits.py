@@ -64,7 +64,7 @@ def digits_split(split: str) -> torch.Tensor:
     raise ValueError(f"unknown split {split!r}")
 
 
-@register_dataset("digits", "sklearn's 1,797 8x8 handwritten digits (10 classes), resized", "dcgan")
+@register_dataset("digits", "sklearn's 1,797 8x8 handwritten digits (10 classes), resized", "cgan")
 def digits(resolution: int = 32, split: str = "train") -> Data:
     """The fixed train (1,437) / test (360) split of the digits at ``resolution`` (any size)."""
     x, y = digits_uint8(resolution)

@@ -63,9 +63,14 @@ class DCGANGenerator(nn.Module):
 @NETS.register("dcgan_d")
 class DCGANDiscriminator(nn.Module):
     def __init__(self, resolution: int = 32, channels: int = 3, ndf: int = 64, num_classes: int = 0,
-                 max_channels: int = 512, pack: int = 1):
+                 max_channels: int = 512, pack: int = 1, q_cat: list[int] = (), q_cont: int = 0):
+        """``q_cat`` / ``q_cont``: InfoGAN's Q head (categorical code sizes, continuous code
+        count) on the 4x4 features, returned by ``D(x, heads=True)``."""
         super().__init__()
         self.num_classes, self.pack = num_classes, pack
+        self.q_cat, self.q_cont = [int(k) for k in q_cat], int(q_cont)
+        if pack > 1 and (self.q_cat or self.q_cont):
+            raise ValueError("pack > 1 cannot be combined with code heads")
         n = _levels(resolution)
         widths = [min(ndf * 2**i, max_channels) for i in range(n)]  # R/2 ... 4x4
         c_in = (channels + num_classes) * pack
@@ -74,12 +79,26 @@ class DCGANDiscriminator(nn.Module):
             layers += [nn.Conv2d(a, b, 4, 2, 1, bias=False), nn.BatchNorm2d(b), nn.LeakyReLU(0.2, True)]
         layers += [nn.Conv2d(widths[-1], 1, 4, 1, 0, bias=False)]
         self.net = nn.Sequential(*layers)
+        q_out = sum(self.q_cat) + 2 * self.q_cont  # categorical logits, then means and log-stds
+        # InfoGAN's Q (Chen et al. 2016, appendix C.1): FC - BN - leaky ReLU - FC on D's features
+        hidden = min(4 * widths[-1], 256)
+        self.q = nn.Sequential(nn.Flatten(), nn.Linear(widths[-1] * 16, hidden), nn.BatchNorm1d(hidden),
+                               nn.LeakyReLU(0.1), nn.Linear(hidden, q_out)) if q_out else None
         self.apply(init_dcgan_weights)
 
-    def forward(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, y: torch.Tensor | None = None, heads: bool = False):
         if self.num_classes:
             onehot = nn.functional.one_hot(y, self.num_classes).to(x.dtype)
             x = torch.cat([x, onehot[:, :, None, None].expand(-1, -1, *x.shape[2:])], 1)
         if self.pack > 1:  # PacGAN: stack `pack` samples along channels
             x = x.reshape(len(x) // self.pack, -1, *x.shape[2:])
-        return self.net(x).flatten()  # [N / pack] logits
+        if not heads:
+            return self.net(x).flatten()  # [N / pack] logits
+        h = self.net[:-1](x)  # [N, C, 4, 4] features
+        out = {"logit": self.net[-1](h).flatten(), "features": h}  # as the hooked last-layer input
+        if self.q is not None:
+            q, k = self.q(h), sum(self.q_cat)
+            out["q_cat"] = q[:, :k]  # [N, sum(q_cat)] logits, one block per categorical code
+            out["q_mean"] = q[:, k:k + self.q_cont]  # [N, q_cont]
+            out["q_logstd"] = q[:, k + self.q_cont:]  # [N, q_cont]
+        return out
