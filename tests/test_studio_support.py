@@ -35,7 +35,7 @@ def runs_root(tmp_path_factory):
     """A folder of runs: ``dcgan`` (2 steps on digits, metrics + samples), ``gan2d`` (ring8)."""
     if "root" not in _MEMO:
         root = tmp_path_factory.mktemp("studio-runs")
-        _train(root, "dcgan", steps=2, overrides=FAST + SMALL_DCGAN + ONE_THREAD)
+        _train(root, "dcgan", recipe="dcgan", steps=2, overrides=FAST + SMALL_DCGAN + ONE_THREAD)
         _train(root, "gan2d", recipe="gan", data="ring8", steps=0,
                overrides=FAST + ONE_THREAD + ["G.kwargs.hidden=16", "D.kwargs.hidden=16", "loop.n_samples=64"])
         _MEMO["root"] = root

@@ -45,7 +45,7 @@ def test_synth_folder_layout_labels_and_provenance(runs, tmp_path, capsys):
     assert manifest["per_class"] == 3 and manifest["count"] == 30 and manifest["classes"] == folders
 
     model = load(runs / "cgan")
-    g_file = model.path / "G" / "model.safetensors"
+    g_file = model.path / ("G_ema" if "G_ema" in model.nets else "G") / "model.safetensors"  # the sampling net
     digest = hashlib.sha256(g_file.read_bytes()).hexdigest()
     assert manifest["checkpoint_sha256"] == digest
     with Image.open(out / "7" / "000002.png") as im:
