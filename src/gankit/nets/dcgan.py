@@ -15,6 +15,7 @@ import torch
 from torch import nn
 
 from ..registry import NETS
+from .layers import split_code_heads
 
 
 def _levels(resolution: int) -> int:
@@ -97,8 +98,5 @@ class DCGANDiscriminator(nn.Module):
         h = self.net[:-1](x)  # [N, C, 4, 4] features
         out = {"logit": self.net[-1](h).flatten(), "features": h}  # as the hooked last-layer input
         if self.q is not None:
-            q, k = self.q(h), sum(self.q_cat)
-            out["q_cat"] = q[:, :k]  # [N, sum(q_cat)] logits, one block per categorical code
-            out["q_mean"] = q[:, k:k + self.q_cont]  # [N, q_cont]
-            out["q_logstd"] = q[:, k + self.q_cont:]  # [N, q_cont]
+            out.update(split_code_heads(self.q(h), self.q_cat, self.q_cont))
         return out

@@ -187,6 +187,13 @@ class ConditionalBatchNorm2d(nn.Module):
 # --------------------------------------------------------------------- PacGAN packing
 
 
+def split_code_heads(q: torch.Tensor, q_cat: list[int], q_cont: int) -> dict[str, torch.Tensor]:
+    """InfoGAN's Q output [N, sum(q_cat) + 2 * q_cont] -> ``q_cat`` logits (one block per
+    categorical code), ``q_mean`` and ``q_logstd`` of the continuous codes."""
+    k = sum(q_cat)
+    return {"q_cat": q[:, :k], "q_mean": q[:, k:k + q_cont], "q_logstd": q[:, k + q_cont:]}
+
+
 def pack(x: torch.Tensor, m: int) -> torch.Tensor:
     """PacGAN packing (Lin et al. 2018, sec. 3): D sees ``m`` samples at once.
 

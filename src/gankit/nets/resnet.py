@@ -28,7 +28,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..registry import NETS
-from .layers import ConditionalBatchNorm2d, SelfAttention, maybe_sn
+from .layers import ConditionalBatchNorm2d, SelfAttention, maybe_sn, split_code_heads
 from .layers import pack as pack_samples
 
 
@@ -216,9 +216,5 @@ class ResNetDiscriminator(nn.Module):
         if self.aux is not None:
             out["aux"] = self.aux(feat)  # [N, aux_classes] class logits
         if self.q is not None:
-            q = self.q(feat)
-            k = sum(self.q_cat)
-            out["q_cat"] = q[:, :k]  # [N, sum(q_cat)] logits, one block per categorical code
-            out["q_mean"] = q[:, k:k + self.q_cont]  # [N, q_cont]
-            out["q_logstd"] = q[:, k + self.q_cont:]  # [N, q_cont]
+            out.update(split_code_heads(self.q(feat), self.q_cat, self.q_cont))
         return out
