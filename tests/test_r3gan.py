@@ -2,6 +2,7 @@
 defaults, and the Fourier-feature input option of the MLP discriminators."""
 from __future__ import annotations
 
+import json
 import math
 
 import pytest
@@ -130,3 +131,19 @@ def test_lazy_r1_r2_run_in_their_own_phase_weighted_by_the_interval():
     for bad in ("0", "2.5", "true"):
         with pytest.raises(UserError, match="reg_interval"):
             _resolved("grid25", f"options.reg_interval={bad}")
+
+
+def test_stacked_preset_trains_r1_r2_through_the_batch_norm_of_dcgan_d(tmp_path, resume_exact):
+    """The stacked-digits preset keeps its DCGAN nets under r3gan (no swap to r3gan_g / r3gan_d);
+    lazy R1 / R2 differentiate through dcgan_d's batch norm, log finite penalties, and resume exactly (the schedules end at a fixed step, not at
+    each leg's loop.steps)."""
+    over = ["data.name=stacked-digits", "data.resolution=16", "data.kwargs={n: 256}", "data.batch_size=16",
+            "G.name=dcgan_g", "G.kwargs={z_dim: 8, ngf: 8}", "D.name=dcgan_d", "D.kwargs={ndf: 8}",
+            "options.reg_interval=2", "schedule.lr.steps=6", "schedule.reg.steps=6", "loop.sample_every=100", "loop.checkpoint_every=100", "loop.ema=0.9"]
+    cfg = _resolved("stacked-digits", "data.resolution=16")
+    assert (cfg.G.name, cfg.D.name) == ("dcgan_g", "dcgan_d")
+    assert cfg.loss.kwargs["r1"] == {"weight": 0.05, "interval": 4} == cfg.loss.kwargs["r2"]
+    run = resume_exact("r3gan", over, 6, 3, tmp_path)
+    logs = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    r1 = [m["reg/r1"] for m in logs if "reg/r1" in m]
+    assert r1 and all(math.isfinite(v) and v > 0 for v in r1)

@@ -78,7 +78,7 @@ _STACKED_SEED = {"train": 0, "test": 1}
 
 
 @register_dataset("stacked-digits", "Stacked-MNIST protocol on the sklearn digits: 3 random digits as "
-                  "R,G,B channels -> 1,000 equally likely modes (label 100*d0+10*d1+d2)", "dcgan")
+                  "R,G,B channels -> 1,000 equally likely modes (label 100*d0+10*d1+d2)", "r3gan")
 def stacked_digits(resolution: int = 32, split: str = "train", n: int = 0, seed: int = 0) -> Data:
     """Three independently drawn digits stacked as the channels of one image.
 
