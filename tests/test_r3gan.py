@@ -135,11 +135,12 @@ def test_lazy_r1_r2_run_in_their_own_phase_weighted_by_the_interval():
 
 def test_stacked_preset_trains_r1_r2_through_the_batch_norm_of_dcgan_d(tmp_path, resume_exact):
     """The stacked-digits preset keeps its DCGAN nets under r3gan (no swap to r3gan_g / r3gan_d);
-    lazy R1 / R2 differentiate through dcgan_d's batch norm, log finite penalties, and resume exactly (the schedules end at a fixed step, not at
-    each leg's loop.steps)."""
+    lazy R1 / R2 differentiate through dcgan_d's batch norm, log finite penalties, and resume
+    exactly (the schedules end at a fixed step, not at each leg's loop.steps)."""
     over = ["data.name=stacked-digits", "data.resolution=16", "data.kwargs={n: 256}", "data.batch_size=16",
             "G.name=dcgan_g", "G.kwargs={z_dim: 8, ngf: 8}", "D.name=dcgan_d", "D.kwargs={ndf: 8}",
-            "options.reg_interval=2", "schedule.lr.steps=6", "schedule.reg.steps=6", "loop.sample_every=100", "loop.checkpoint_every=100", "loop.ema=0.9"]
+            "options.reg_interval=2", "schedule.lr.steps=6", "schedule.reg.steps=6",
+            "loop.sample_every=100", "loop.checkpoint_every=100", "loop.ema=0.9"]
     cfg = _resolved("stacked-digits", "data.resolution=16")
     assert (cfg.G.name, cfg.D.name) == ("dcgan_g", "dcgan_d")
     assert cfg.loss.kwargs["r1"] == {"weight": 0.05, "interval": 4} == cfg.loss.kwargs["r2"]
