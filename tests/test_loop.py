@@ -100,3 +100,16 @@ def test_gradient_accumulation_matches_the_full_batch(tmp_path):
             assert torch.allclose(v, w, atol=1e-5), (net, k)
     with pytest.raises(UserError, match="must divide"):
         train(build_config(recipe="gan", data="ring8", steps=1, overrides=over + ["loop.accumulate=3"]), tmp_path / "x")
+
+
+def test_the_per_step_reseed_draws_the_stream_torch_manual_seed_draws():
+    # the loop reseeds torch's global generator (augmentation, dropout) every step without the
+    # accelerator bookkeeping of torch.manual_seed; runs must reproduce the stream they had
+    from gankit.train.setup import seed_global_rng
+
+    torch.manual_seed(1234)
+    want = (torch.rand(5), torch.randn(3), torch.randint(0, 10, (4,)))
+    torch.manual_seed(0)
+    seed_global_rng(1234, torch.device("cpu"))
+    got = (torch.rand(5), torch.randn(3), torch.randint(0, 10, (4,)))
+    assert all(torch.equal(a, b) for a, b in zip(want, got))

@@ -41,6 +41,8 @@ from .setup import (
     make_optimizer,
     pick_device,
     resume_checkpoint,
+    seed_global_rng,
+    set_requires_grad,
     step_seed,
     truncate_metrics,
     warn_if_disk_too_small,
@@ -100,6 +102,9 @@ class Trainer:
                                   cfg.optim_g if group == "G" else cfg.optim_d, f"optim_{group.lower()}")
             for group, names in recipe.groups.items()}
         self.base_lr = {g: opt.param_groups[0]["lr"] for g, opt in self.optimizers.items()}
+        # each group's parameters, listed once: the phases flip their requires_grad every step
+        self.group_params = {group: [p for n in names for p in self.nets[n].parameters()]
+                             for group, names in recipe.groups.items()}
         if lp.compile:
             from .compile import compile_nets
 
@@ -186,7 +191,7 @@ class Trainer:
         self.rng.manual_seed(step_seed(lp.seed, self.dinfo.rank, step, 1))
         if self.device_rng is not None:
             self.device_rng.manual_seed(step_seed(lp.seed, self.dinfo.rank, step, 3))
-        torch.manual_seed(step_seed(lp.seed, self.dinfo.rank, step, 2))  # augmentation, dropout
+        seed_global_rng(step_seed(lp.seed, self.dinfo.rank, step, 2), self.device)  # augmentation, dropout
         self.set_learning_rates(step)
         active = [ph for ph in self.phases if step % ph.interval == 0]
         # EMA follows G on the steps that run a G phase
@@ -201,8 +206,7 @@ class Trainer:
                 # accumulation, which exists to save memory: holding several graphs would not.)
                 if (self.recipe.share_fake and lp.accumulate == 1 and ph.opt != "G" and r == ph.repeats - 1
                         and not ctxs[0].has_fake and any(p.opt == "G" for p in active[i + 1:])):
-                    for n in self.recipe.groups["G"]:
-                        self.nets[n].requires_grad_(True)
+                    set_requires_grad(self.group_params["G"], True)
                     with self.precision.autocast():
                         ctxs[0].share_fake()
                 phase_logs, ok = self.run_phase(ph, ctxs)
@@ -249,14 +253,10 @@ class Trainer:
         Returns (logs, ok): with ``loop.check_finite``, a non-finite loss or gradient skips the
         optimizer step (the weights never see it) and ``ok`` is False.
         """
-        nets, recipe = self.nets, self.recipe
-        trained = recipe.groups[ph.opt]
-        for group, names in recipe.groups.items():
+        for group, group_params in self.group_params.items():
             # Freeze the nets this phase does not train (no weight grads through D in the G
             # phase); the generator keeps its flag while a shared fake still holds its graph.
-            keep = group == ph.opt or (group == "G" and ctxs[0].fake_has_graph)
-            for n in names:
-                nets[n].requires_grad_(keep)
+            set_requires_grad(group_params, group == ph.opt or (group == "G" and ctxs[0].fake_has_graph))
         opt = self.optimizers[ph.opt]
         opt.zero_grad(set_to_none=True)
         logs: dict = {}
@@ -270,7 +270,7 @@ class Trainer:
                 logs[k] = logs[k] + v if k in logs else v
             if ph.opt == "G":
                 ctx.fake_has_graph = False  # the graph to G is consumed
-        params = [p for n in trained for p in nets[n].parameters()]
+        params = self.group_params[ph.opt]
         if self.dinfo.enabled:
             dist.average_grads(params, self.dinfo)
         self.precision.unscale(opt)
@@ -289,8 +289,7 @@ class Trainer:
                     ph.after_step(ctxs[-1])
         else:
             opt.zero_grad(set_to_none=True)
-        for n in trained:
-            nets[n].requires_grad_(True)
+        set_requires_grad(params, True)
         return logs, ok
 
     # ---- what hooks call -------------------------------------------------------------
