@@ -104,3 +104,28 @@ def test_resume_restores_the_schedules_exactly(tmp_path):
     for net in a:
         for k in a[net]:
             assert torch.equal(a[net][k], b[net][k]), (net, k)
+
+
+def test_top_k_fakes_keeps_the_most_realistic_fakes_and_their_paired_reals():
+    from gankit.losses import rpgan
+    from gankit.recipes.adversarial import top_k_fakes
+    d_real, d_fake = torch.tensor([10.0, 20.0, 30.0, 40.0]), torch.tensor([0.1, 2.0, -1.0, 0.5])
+    r, f = top_k_fakes(d_real, d_fake, 0.5)  # ceil(0.5 * 4) = 2: the fakes scored 2.0 and 0.5
+    assert f.tolist() == [2.0, 0.5] and r.tolist() == [20.0, 40.0]
+    _, loss_g = rpgan(r, f)  # G's RpGAN half on the kept pairs: mean softplus(r - f)
+    assert float(loss_g) == pytest.approx((math.log1p(math.exp(18.0)) + math.log1p(math.exp(39.5))) / 2)
+    assert top_k_fakes(None, d_fake, 0.3)[1].tolist() == [2.0, 0.5]  # ceil(1.2) = 2; no reals
+    assert top_k_fakes(d_real, d_fake, 1.0) == (d_real, d_fake)
+
+
+def test_topk_schedule_sets_the_fraction_g_learns_from(tmp_path, monkeypatch):
+    import gankit.recipes.adversarial as adv
+    seen, real = [], adv.top_k_fakes
+    monkeypatch.setattr(adv, "top_k_fakes", lambda r, f, frac: seen.append(frac) or real(r, f, frac))
+    over = FAST + ["schedule.topk.kind=linear", "schedule.topk.final=0.5", "schedule.topk.steps=2"]
+    train(build_config(recipe="gan", data="ring8", steps=4, overrides=over), tmp_path / "run")
+    assert seen == pytest.approx([1.0, 0.75, 0.5, 0.5])
+    for bad, msg in [("schedule.topk.final=0", "in \\(0, 1\\]"), ("schedule.topk.warmup=2", "cannot warm up")]:
+        cfg = build_config(recipe="gan", data="ring8", steps=1, overrides=over + [bad])
+        with pytest.raises(UserError, match=msg):
+            train(cfg, tmp_path / "bad")

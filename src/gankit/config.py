@@ -96,10 +96,13 @@ class ScheduleConfig:
 class SchedulesConfig:
     """What the loop schedules, for every recipe: ``lr`` multiplies both optimizers' learning
     rates (lr = optim.lr * lr(step) * the divergence guard's rollback factor), ``reg`` every
-    regularizer weight of ``loss.kwargs`` (e.g. R3GAN's gamma decay)."""
+    regularizer weight of ``loss.kwargs`` (e.g. R3GAN's gamma decay), ``topk`` the fraction of
+    each fake batch G learns from (top-k training, Sinha et al. 2020: the fakes D scores most
+    realistic; 1 = all of them, the default)."""
 
     lr: ScheduleConfig = field(default_factory=ScheduleConfig)
     reg: ScheduleConfig = field(default_factory=ScheduleConfig)
+    topk: ScheduleConfig = field(default_factory=ScheduleConfig)
 
 
 @dataclass

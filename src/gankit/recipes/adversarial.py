@@ -3,8 +3,8 @@
 D phase (k times per step): ``loss_d`` of the configured loss on D(real) and D(fake.detach()),
 plus the D-side regularizers of ``loss.kwargs`` (:mod:`gankit.regularizers`) and the
 recipe's :meth:`AdversarialRecipe.d_extra_loss` (e.g. ACGAN's class loss).
-G phase: ``loss_g`` on D(fake), reusing the step's fake batch, plus the G-side regularizers
-and :meth:`AdversarialRecipe.g_extra_loss`.
+G phase: ``loss_g`` on D(fake) (on its top ``schedule.topk`` fraction: :func:`top_k_fakes`),
+reusing the step's fake batch, plus the G-side regularizers and :meth:`AdversarialRecipe.g_extra_loss`.
 Lazy regularizers (``interval > 1``) run as their own ``D_reg`` / ``G_reg`` phases.
 
 Every image D sees, real or fake, goes through ``ctx.augment`` (DiffAugment / ADA).
@@ -12,6 +12,7 @@ Every image D sees, real or fake, goes through ``ctx.augment`` (DiffAugment / AD
 from __future__ import annotations
 
 import inspect
+import math
 from functools import partial
 
 import torch
@@ -180,7 +181,7 @@ class AdversarialRecipe(Recipe):
                 o_real = self.discriminate(ctx, ctx.batch["real"], self.d_labels(ctx.batch.get("y")),
                                            features=feats)
         d_real = o_real["logit"] if g_needs_real(self.loss_fn) else None
-        _, loss_g = self.loss_fn(d_real, o_fake["logit"])
+        _, loss_g = self.loss_fn(*top_k_fakes(d_real, o_fake["logit"], ctx.g_topk))
         extra, logs = self.g_extra_loss(ctx, o_fake, f)
         if extra is not None:
             loss_g = loss_g + extra
@@ -226,6 +227,21 @@ class AdversarialRecipe(Recipe):
         else:
             y = None
         return G(z, y)
+
+
+def top_k_fakes(d_real: torch.Tensor | None, d_fake: torch.Tensor, frac: float):
+    """Top-k training (Sinha et al. 2020, "Top-k Training of GANs: Improving GAN Performance
+    by Throwing Away Bad Samples"): G's loss sees only the ``ceil(frac * n)`` fakes D scores
+    most realistic (the mean over any patch / head dims of the logit), so the samples D
+    rejects outright, whose gradients point at the wrong modes, stop pulling G. Paired reals
+    (RpGAN) keep their partners. ``frac >= 1`` returns the scores unchanged."""
+    n = d_fake.shape[0]
+    k = max(1, math.ceil(frac * n))
+    if k >= n:
+        return d_real, d_fake
+    idx = d_fake.detach().float().reshape(n, -1).mean(1).topk(k).indices
+    paired = d_real is not None and d_real.shape[0] == n
+    return (d_real[idx] if paired else d_real), d_fake[idx]
 
 
 def truncated_noise(n: int, dim: int, threshold: float, g: torch.Generator) -> torch.Tensor:

@@ -69,6 +69,9 @@ class StepContext:
         self.reg_scale = 1.0
         """Multiplier of every regularizer weight this step (``schedule.reg``, set by the loop;
         e.g. R3GAN's gamma decay). Recipes multiply their regularization losses by it."""
+        self.g_topk = 1.0
+        """Fraction of the fake batch G's adversarial loss uses this step (``schedule.topk``, set
+        by the loop; 1: all). :func:`top_k_fakes` keeps the fakes D scores most realistic."""
 
     def report_real_logits(self, d_real: torch.Tensor) -> None:
         """Tell the trainer D's raw outputs on real images (ADA's overfitting signal r_t)."""

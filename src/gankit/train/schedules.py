@@ -2,7 +2,8 @@
 
 Configured in ``cfg.schedule`` (:class:`gankit.config.SchedulesConfig`) and applied by the
 trainer to every recipe: ``schedule.lr`` in :meth:`Trainer.lr_factor` (lr = optim lr x rollback
-factor x schedule), ``schedule.reg`` as ``StepContext.reg_scale`` (every regularizer weight).
+factor x schedule), ``schedule.reg`` as ``StepContext.reg_scale`` (every regularizer weight), ``schedule.topk`` as
+``StepContext.g_topk`` (the fraction of fakes in G's loss: top-k training, Sinha et al. 2020).
 With ``steps: 0`` a decay ends at ``loop.steps``; resuming with a larger ``--steps`` then
 stretches it, so pin ``steps`` to extend a run on the same schedule.
 
@@ -56,3 +57,9 @@ def check_all(cfg) -> None:
     """Check every schedule of ``cfg.schedule``."""
     check(cfg.schedule.lr, "schedule.lr")
     check(cfg.schedule.reg, "schedule.reg")
+    tk = cfg.schedule.topk
+    if tk.warmup:
+        raise UserError(f"schedule.topk cannot warm up (a fraction of the batch from 0), got warmup {tk.warmup}")
+    check(tk, "schedule.topk")
+    if tk.kind != "constant" and not 0 < tk.final <= 1:
+        raise UserError(f"schedule.topk.final is the fraction of fakes G learns from: in (0, 1], got {tk.final}")

@@ -231,8 +231,9 @@ class Trainer:
         ctxs = [StepContext(self.recipe, self.nets, mb, step, self.rng, self.device, self.device_rng)
                 for mb in split_batch(batch, self.lp.accumulate)]
         reg_scale = schedules.multiplier(self.cfg.schedule.reg, step, self.lp.steps)
+        g_topk = schedules.multiplier(self.cfg.schedule.topk, step, self.lp.steps)
         for c in ctxs:
-            c.reg_scale = reg_scale
+            c.reg_scale, c.g_topk = reg_scale, g_topk
         if self.augment is not None:
             for c in ctxs:
                 c.augment = self.augment
