@@ -268,7 +268,39 @@ class Model:
         return self.nets.get("G_ema") or self.nets[self.recipe.sample_net]
 
     def sample(self, n: int, seed: int = 0, y: torch.Tensor | None = None, **kw) -> torch.Tensor:
+        """n outputs of :attr:`generator` from seed ``seed``; through discriminator rejection
+        when the config says ``sample.drs`` (and D is loaded, G unconditional)."""
+        sc = self.config.sample
+        if sc.drs and "D" in self.nets and y is None and not getattr(self.generator, "num_classes", 0):
+            return self._drs_sample(n, seed, sc.drs_quantile, **kw)
         return self.recipe.sample(self.generator, n, seed, y, **kw)
+
+    @torch.no_grad()
+    def _d_score(self, x: torch.Tensor) -> torch.Tensor:
+        out = self.nets["D"](x)
+        out = out["logit"] if isinstance(out, dict) else out
+        return out.float().reshape(len(x), -1).mean(1)
+
+    @torch.no_grad()
+    def _drs_sample(self, n: int, seed: int, quantile: float, **kw) -> torch.Tensor:
+        """DRS (Azadi et al. 2019, their eq. with gamma = 0): accept x ~ G with probability
+        ``exp(min(0, D(x) - M))``; M is D's ``quantile`` over 10,000 burn-in samples (seed
+        2**31 - 1, computed once per model). Candidates come in seeded rounds of 2n, so the
+        result is a pure function of ``seed``."""
+        G = self.generator
+        if getattr(self, "_drs_m", None) is None:
+            self._drs_m = float(torch.quantile(self._d_score(self.recipe.sample(G, 10_000, 2**31 - 1, **kw)),
+                                               quantile))
+        g = torch.Generator().manual_seed(seed)
+        kept, have = [], 0
+        for r in range(1000):
+            x = self.recipe.sample(G, 2 * n, seed * 1_000_003 + r, **kw)
+            accept = torch.rand(len(x), generator=g) < torch.exp((self._d_score(x) - self._drs_m).clamp(max=0)).cpu()
+            kept.append(x[accept.to(x.device)])
+            have += int(accept.sum())
+            if have >= n:
+                return torch.cat(kept)[:n]
+        raise RuntimeError(f"DRS accepted {have} of {n} samples in 1000 rounds (M = {self._drs_m:.3g})")
 
 
 def load(path: str | Path, nets: tuple[str, ...] | None = None, device: str = "cpu") -> Model:

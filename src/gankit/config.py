@@ -106,6 +106,19 @@ class SchedulesConfig:
 
 
 @dataclass
+class SampleConfig:
+    """How a trained checkpoint samples (``gankit sample`` / ``gankit eval``, :meth:`gankit.checkpoint.Model.sample`).
+
+    ``drs``: discriminator rejection sampling (Azadi et al. 2019): each of G's outputs is
+    accepted with probability ``min(1, exp(D(x) - M))``, D's logit read as the log density
+    ratio p_data / p_G, M its ``drs_quantile`` over a fixed burn-in batch. Needs the checkpoint's
+    D and an unconditional G; off by default."""
+
+    drs: bool = False
+    drs_quantile: float = 0.95
+
+
+@dataclass
 class LoopConfig:
     steps: int = 2000  # generator steps
     d_steps: int = 1  # discriminator steps per generator step (k in Goodfellow et al. 2014)
@@ -152,6 +165,7 @@ class Config:
     augment: AugmentConfig = field(default_factory=AugmentConfig)
     loop: LoopConfig = field(default_factory=LoopConfig)
     schedule: SchedulesConfig = field(default_factory=SchedulesConfig)
+    sample: SampleConfig = field(default_factory=SampleConfig)
     options: dict[str, Any] = field(default_factory=dict)  # recipe-specific options
 
     # ------------------------------------------------------------------ I/O
