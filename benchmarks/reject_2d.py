@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import argparse
 
-import torch
-
 from gankit.checkpoint import load
 from gankit.data import toy2d
 from gankit.metrics.modes import mode_metrics_2d
@@ -35,8 +33,7 @@ def main() -> None:
     for run in a.runs:
         m = load(run)
         x = m.sample(a.n, seed=123)
-        with torch.no_grad():
-            score = m.nets["D"](x).reshape(len(x), -1).mean(1)
+        score = m.d_score(x)
         cells = []
         for k in keeps:
             idx = score.topk(max(1, int(k * len(x)))).indices

@@ -27,7 +27,7 @@ def test_drs_keeps_what_d_rates_real_and_is_seeded(run):
     assert not torch.equal(x, m.sample(300, seed=4))
     plain = m.recipe.sample(m.generator, 300, 3)
     # accepted with probability exp(min(0, D - M)): the kept samples score higher under D
-    assert m._d_score(x).mean() > m._d_score(plain).mean()
+    assert m.d_score(x).mean() > m.d_score(plain).mean()
     # every kept sample is one of G's outputs (a subset of the seeded candidate rounds)
     cand = torch.cat([m.recipe.sample(m.generator, 600, 3 * 1_000_003 + r) for r in range(3)])
     assert torch.cdist(x, cand).min(1).values.max() < 1e-3  # cdist rounding; points are ~1 apart

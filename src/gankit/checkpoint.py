@@ -21,6 +21,7 @@ import os
 import shutil
 import tempfile
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 import torch
@@ -270,38 +271,39 @@ class Model:
     def sample(self, n: int, seed: int = 0, y: torch.Tensor | None = None, **kw) -> torch.Tensor:
         """n outputs of :attr:`generator` from seed ``seed``; through discriminator rejection
         when the config says ``sample.drs`` (and D is loaded, G unconditional)."""
-        sc = self.config.sample
-        if sc.drs and "D" in self.nets and y is None and not getattr(self.generator, "num_classes", 0):
-            return self._drs_sample(n, seed, sc.drs_quantile, **kw)
+        if self.config.sample.drs and "D" in self.nets and y is None and not getattr(self.generator, "num_classes", 0):
+            return self._drs_sample(n, seed, **kw)
         return self.recipe.sample(self.generator, n, seed, y, **kw)
 
     @torch.no_grad()
-    def _d_score(self, x: torch.Tensor) -> torch.Tensor:
+    def d_score(self, x: torch.Tensor) -> torch.Tensor:
+        """D's logit for each of ``x`` (the mean over any patch / head dims), [N] float."""
         out = self.nets["D"](x)
         out = out["logit"] if isinstance(out, dict) else out
         return out.float().reshape(len(x), -1).mean(1)
 
+    @cached_property
+    def drs_threshold(self) -> float:
+        """DRS's M: D's ``sample.drs_quantile`` over 10,000 burn-in samples (seed 2**31 - 1)."""
+        x = self.recipe.sample(self.generator, 10_000, 2**31 - 1)
+        return float(torch.quantile(self.d_score(x), self.config.sample.drs_quantile))
+
     @torch.no_grad()
-    def _drs_sample(self, n: int, seed: int, quantile: float, **kw) -> torch.Tensor:
+    def _drs_sample(self, n: int, seed: int, **kw) -> torch.Tensor:
         """DRS (Azadi et al. 2019, their eq. with gamma = 0): accept x ~ G with probability
-        ``exp(min(0, D(x) - M))``; M is D's ``quantile`` over 10,000 burn-in samples (seed
-        2**31 - 1, computed once per model). Candidates come in seeded rounds of 2n, so the
-        result is a pure function of ``seed``."""
-        G = self.generator
-        if getattr(self, "_drs_m", None) is None:
-            self._drs_m = float(torch.quantile(self._d_score(self.recipe.sample(G, 10_000, 2**31 - 1, **kw)),
-                                               quantile))
+        ``exp(min(0, D(x) - M))``, M = :attr:`drs_threshold`. Candidates come in seeded rounds
+        of 2n, so the result is a pure function of ``seed``."""
         g = torch.Generator().manual_seed(seed)
         kept, have = [], 0
         for r in range(1000):
-            x = self.recipe.sample(G, 2 * n, seed * 1_000_003 + r, **kw)
-            accept = torch.rand(len(x), generator=g) < torch.exp((self._d_score(x) - self._drs_m).clamp(max=0)).cpu()
-            kept.append(x[accept.to(x.device)])
+            x = self.recipe.sample(self.generator, 2 * n, seed * 1_000_003 + r, **kw)
+            p = torch.exp((self.d_score(x) - self.drs_threshold).clamp(max=0))
+            accept = torch.rand(len(x), generator=g).to(p.device) < p
+            kept.append(x[accept])
             have += int(accept.sum())
             if have >= n:
                 return torch.cat(kept)[:n]
-        raise RuntimeError(f"DRS accepted {have} of {n} samples in 1000 rounds (M = {self._drs_m:.3g})")
-
+        raise RuntimeError(f"DRS accepted {have} of {n} samples in 1000 rounds (M = {self.drs_threshold:.3g})")
 
 def load(path: str | Path, nets: tuple[str, ...] | None = None, device: str = "cpu") -> Model:
     """Load a checkpoint (or a run directory's newest one) for sampling, eval or serving.
