@@ -15,7 +15,7 @@ $(BIN)/python:
 # and pip never resolves a (multi-GB) CUDA build.
 $(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/pip install -q $(TORCH)
-	$(BIN)/pip install -q -e '.[dev,text,studio]' $(TORCH)
+	$(BIN)/pip install -q -e '.[dev,text,studio,music]' $(TORCH)
 	touch $(STAMP)
 
 install: $(STAMP)
