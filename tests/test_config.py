@@ -56,3 +56,17 @@ def test_one_flag_data_picks_recommended_recipe():
     s = build_config(data="stacked-digits")  # r3gan-stacked-digits.yaml: r3gan's loss on DCGAN nets
     assert s.recipe == "r3gan" and (s.G.name, s.D.name) == ("dcgan_g", "dcgan_d")
     assert (s.options["reg_interval"], s.loop.ema, s.loop.steps) == (4, 0.999, 12000)
+
+
+def test_a_layer_naming_another_net_replaces_its_kwargs(tmp_path):
+    """The cyclegan preset's ResNet translator swapped for a U-Net by a config file: the U-Net
+    gets the file's kwargs only (no ``n_blocks``/``n_down`` from the preset); naming the same
+    net merges, as before."""
+    f = tmp_path / "unet.yaml"
+    f.write_text("G: {name: unet_g, kwargs: {ngf: 16}}\n")
+    cfg = build_config(recipe="cyclegan", config_file=str(f))
+    assert cfg.G.name == "unet_g" and cfg.G.kwargs == {"ngf": 16}
+    same = tmp_path / "same.yaml"
+    same.write_text("G: {name: resnet_translator_g, kwargs: {ngf: 16}}\n")
+    kept = build_config(recipe="cyclegan", config_file=str(same)).G.kwargs
+    assert kept["ngf"] == 16 and kept["n_blocks"] == build_config(recipe="cyclegan").G.kwargs["n_blocks"]

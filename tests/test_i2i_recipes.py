@@ -17,9 +17,8 @@ from gankit.generate import sample as generate_sample
 from gankit.presets import build_config
 from gankit.recipes.translation import TranslationRecipe
 from gankit.registry import NETS, RECIPES
-from gankit.train import train
+from gankit.train import resolve_config, train
 from gankit.train.log import read_metrics
-from gankit.train import resolve_config
 from gankit.train.setup import data_meta
 
 TINY = 8
@@ -116,6 +115,17 @@ def test_unet_skips(res, depth):
     assert len(G.down) == (depth or int(math.log2(res)))
 
 
+@pytest.mark.parametrize("res, levels", [(256, [1, 2, 3]), (64, [1]), (32, [])])
+def test_unet_dropout_where_the_authors_put_it(res, levels):
+    """pix2pix's code puts dropout on the num_downs - 5 decoder levels above the innermost (which
+    has none): the paper's CD512 x 3 at 256 px, one level at 64 px, none at 32 px."""
+    G = NETS.build("unet_g", in_channels=1, channels=3, resolution=res, ngf=2)
+    has = [j for j, u in enumerate(G.up) if any(isinstance(m, torch.nn.Dropout) for m in u)]
+    assert has == levels
+    forced = NETS.build("unet_g", in_channels=1, channels=3, resolution=res, ngf=2, dropout_levels=2)
+    assert sum(isinstance(m, torch.nn.Dropout) for m in forced.modules()) == 2
+
+
 def test_patchgan_receptive_field_is_capped_for_small_images():
     assert NETS.build("patchgan_d", in_channels=3, resolution=16, ndf=4, n_layers=3).n_layers == 2
     assert NETS.build("patchgan_d", in_channels=3, resolution=256, ndf=4, n_layers=4).n_layers == 4
@@ -189,6 +199,21 @@ def test_stargan_domains(tmp_path):
     assert generate_sample(model, 2, class_=3).shape == (2, 1, 16, 16)  # gankit sample --class
     with pytest.raises(UserError, match="--domain"):
         model.recipe.translate(model.nets, x, domain=10)
+
+
+def test_icnr_sub_pixel_filters_are_equal_at_step_0():
+    """ICNR: every PixelShuffle conv's r^2 sub-pixel filters per channel are equal, so the
+    untrained upsampler's output is constant on each 2x2 cell (no initial checkerboard)."""
+    torch.manual_seed(0)
+    G = NETS.build("srresnet_g", in_channels=3, channels=3, resolution=32, scale=4, ngf=8, n_blocks=1)
+    convs = [m for m in G.up if isinstance(m, torch.nn.Conv2d)]
+    assert len(convs) == 2
+    for c in convs:
+        w = c.weight.view(c.out_channels // 4, 4, *c.weight.shape[1:])
+        assert torch.equal(w, w[:, :1].expand_as(w)) and w.abs().sum() > 0
+    shuffled = G.up[:2](torch.randn(1, 8, 5, 5))  # conv + PixelShuffle: [1, 8, 10, 10]
+    cells = shuffled.view(1, 8, 5, 2, 5, 2)
+    assert torch.allclose(cells, cells[:, :, :, :1, :, :1].expand_as(cells))
 
 
 def test_srgan_content_options():

@@ -31,8 +31,26 @@ def test_multiplier_by_hand():
     assert multiplier(ScheduleConfig(), 10**6, total=5) == 1.0
 
 
+def test_hold_then_linear_is_cyclegans_policy():
+    """CycleGAN/pix2pix's lr policy: constant for the first half, then linearly to 0 at the end."""
+    sc = ScheduleConfig(kind="linear", final=0.0, hold=0.5)
+    got = [multiplier(sc, s, total=8) for s in range(9)]
+    assert got == pytest.approx([1.0, 1.0, 1.0, 1.0, 1.0, 0.75, 0.5, 0.25, 0.0])
+    # with a warm-up, the hold is a share of what follows it: warm-up 2, hold 3 of the last 6
+    wh = ScheduleConfig(kind="linear", final=0.0, hold=0.5, warmup=2)
+    assert [multiplier(wh, s, total=8) for s in range(9)] == pytest.approx(
+        [0.5, 1.0, 1.0, 1.0, 1.0, 1.0, 2 / 3, 1 / 3, 0.0])
+
+
+def test_step_schedule_is_srgans_step_down():
+    """SRGAN (Ledig et al. 2017): lr 1e-4 for the first half, 1e-5 for the second."""
+    sc = ScheduleConfig(kind="step", final=0.1, hold=0.5)
+    assert [multiplier(sc, s, total=6) for s in range(6)] == pytest.approx([1, 1, 1, 0.1, 0.1, 0.1])
+
+
 @pytest.mark.parametrize("over, msg", [
-    (["schedule.lr.kind=step"], "schedule.lr.kind must be one of"),
+    (["schedule.lr.kind=exponential"], "schedule.lr.kind must be one of"),
+    (["schedule.lr.hold=1.0"], "schedule.lr.hold"),
     (["schedule.reg.final=-1"], "schedule.reg.final"),
     (["schedule.lr.kind=cosine", "schedule.lr.warmup=10", "schedule.lr.steps=5"], "past the warm-up"),
 ])
@@ -129,3 +147,16 @@ def test_topk_schedule_sets_the_fraction_g_learns_from(tmp_path, monkeypatch):
         cfg = build_config(recipe="gan", data="ring8", steps=1, overrides=over + [bad])
         with pytest.raises(UserError, match=msg):
             train(cfg, tmp_path / "bad")
+
+
+@pytest.mark.parametrize("recipe, kind, last", [("cyclegan", "linear", 0.0), ("pix2pix", "linear", 0.0),
+                                                ("stargan", "linear", 0.0), ("srgan", "step", 0.1)])
+def test_translation_presets_decay_the_lr_as_their_authors(recipe, kind, last):
+    """CycleGAN / pix2pix / StarGAN: constant for half the run, then linearly to 0 at the last
+    step; SRGAN: 1e-4 then 1e-5. The preset's schedule reaches the configured end value."""
+    cfg = build_config(recipe=recipe)
+    sc, n = cfg.schedule.lr, cfg.loop.steps
+    assert sc.kind == kind and sc.hold == 0.5
+    assert multiplier(sc, n // 2 - 1, n) == 1.0
+    assert multiplier(sc, n, n) == pytest.approx(last)
+    assert multiplier(sc, n - 1, n) == pytest.approx(last if kind == "step" else 1 / (n // 2))

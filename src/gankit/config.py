@@ -83,13 +83,16 @@ class AugmentConfig:
 @dataclass
 class ScheduleConfig:
     """A multiplier over the training steps (:mod:`gankit.schedules`): a linear warm-up from 0
-    to 1 over ``warmup`` steps, then (``cosine`` or ``linear``) a decay from 1 to ``final`` that
-    ends at step ``steps`` (0: at ``loop.steps``) and stays at ``final`` after it."""
+    to 1 over ``warmup`` steps, then 1 for the ``hold`` share of what is left, then (``cosine`` or
+    ``linear``) a decay from 1 to ``final`` that ends at step ``steps`` (0: at ``loop.steps``) and
+    stays at ``final`` after it. CycleGAN and pix2pix (Zhu et al. 2017, their code's ``linear``
+    policy: n_epochs constant, then n_epochs_decay to 0) are ``linear`` with ``hold: 0.5``."""
 
-    kind: str = "constant"  # constant | cosine | linear
+    kind: str = "constant"  # constant | cosine | linear | step
     warmup: int = 0  # steps of linear warm-up from 0
     final: float = 0.0  # the multiplier at the end of the decay (cosine / linear)
     steps: int = 0  # the step the decay ends at; 0: loop.steps
+    hold: float = 0.0  # share (0..1) of the steps after the warm-up kept at 1 before the decay
 
 
 @dataclass
@@ -116,6 +119,7 @@ class SampleConfig:
 
     drs: bool = False
     drs_quantile: float = 0.95
+    binarize: str = "hard"  # music: hard (x > 0) | bernoulli (on with probability (x+1)/2), as MuseGAN compares
 
 
 @dataclass
@@ -359,7 +363,14 @@ def _set_dotted(cls, d: dict, parts: list[str], text: str, full: str, where: str
 
 
 def merge(base: dict, over: dict) -> dict:
-    """Recursively merge ``over`` into a copy of ``base`` (mappings merge, other values replace)."""
+    """Recursively merge ``over`` into a copy of ``base`` (mappings merge, other values replace).
+
+    A section that names a different builder (``name``) than the one it lands on replaces that
+    section's ``kwargs`` instead of merging into them: a preset layer that swaps the ResNet
+    translator for a U-Net must not hand the U-Net ``n_blocks``. Same name: kwargs merge.
+    """
+    if over.get("name") and base.get("name") and over["name"] != base["name"] and "kwargs" in base:
+        base = {**base, "kwargs": {}}
     out = dict(base)
     for k, v in over.items():
         if isinstance(v, dict) and isinstance(out.get(k), dict):

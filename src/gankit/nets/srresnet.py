@@ -3,7 +3,9 @@
 * ``srresnet_g``: 9x9 conv + PReLU; ``n_blocks`` residual blocks (3x3 conv, BN, PReLU, 3x3
   conv, BN, + identity); 3x3 conv + BN + the long skip; ``log2(scale)`` sub-pixel upsampling
   blocks (3x3 conv to 4x channels, PixelShuffle(2), PReLU; Shi et al. 2016); 9x9 conv to the
-  image, tanh (images live in [-1, 1] here). Low-res ``[N, C, R/s, R/s]`` -> ``[N, C, R, R]``.
+  image, tanh (images live in [-1, 1] here). The convs before each PixelShuffle start from ICNR
+  (Aitken et al. 2017, :func:`icnr_`): the four sub-pixel filters of every output channel are
+  equal, so the untrained net upsamples like nearest neighbour, with no checkerboard to unlearn. Low-res ``[N, C, R/s, R/s]`` -> ``[N, C, R, R]``.
 * ``srgan_d``: eight 3x3 convs k64 .. k512 (strides 1, 2 alternating; BN from the second;
   LeakyReLU 0.2), dense 1024, LeakyReLU, dense 1 -> one logit per image ``[N]``.
 * :class:`RandomFeatures`: a fixed, seeded random conv net whose activations stand in for VGG
@@ -18,6 +20,26 @@ import torch
 from torch import nn
 
 from ..registry import NETS
+
+
+def icnr_(conv: nn.Conv2d, r: int = 2) -> nn.Conv2d:
+    """ICNR init (Aitken et al. 2017, "Checkerboard artifact free sub-pixel convolution") in place.
+
+    A conv feeding ``PixelShuffle(r)`` has ``C * r^2`` outputs; PixelShuffle puts outputs
+    ``c * r^2 .. c * r^2 + r^2 - 1`` on the r x r sub-pixel grid of channel ``c``. Drawing one
+    Kaiming kernel per ``c`` and repeating it over those ``r^2`` makes the shuffled output
+    constant on each r x r cell at step 0 (nearest-neighbour upsampling of a normal conv).
+    """
+    out_c = conv.out_channels
+    if out_c % (r * r):
+        raise ValueError(f"ICNR needs out_channels divisible by {r * r}, got {out_c}")
+    base = torch.empty(out_c // (r * r), *conv.weight.shape[1:])
+    nn.init.kaiming_normal_(base)  # the default of the SR code that uses ICNR (PReLU ~ ReLU)
+    with torch.no_grad():
+        conv.weight.copy_(base.repeat_interleave(r * r, dim=0))
+        if conv.bias is not None:
+            conv.bias.zero_()
+    return conv
 
 
 class _Residual(nn.Module):
@@ -48,7 +70,7 @@ class SRResNet(nn.Module):
                                     nn.Conv2d(ngf, ngf, 3, 1, 1), nn.BatchNorm2d(ngf))
         up: list[nn.Module] = []
         for _ in range(ups):
-            up += [nn.Conv2d(ngf, 4 * ngf, 3, 1, 1), nn.PixelShuffle(2), nn.PReLU(ngf)]
+            up += [icnr_(nn.Conv2d(ngf, 4 * ngf, 3, 1, 1)), nn.PixelShuffle(2), nn.PReLU(ngf)]
         self.up = nn.Sequential(*up)
         self.tail = nn.Sequential(nn.Conv2d(ngf, channels, 9, 1, 4), nn.Tanh())
 

@@ -4,8 +4,11 @@ An encoder-decoder whose layer ``i`` is concatenated to layer ``n - i`` ("skip c
 so low-level structure the input and output share (edges, layout) bypasses the bottleneck.
 Encoder ``C64-C128-C256-C512-C512-...`` (4x4 stride-2 convs, LeakyReLU 0.2, BatchNorm except on
 the first and innermost layers), decoder ``CD512-CD512-CD512-C512-...-C64`` (4x4 stride-2
-transposed convs, ReLU, BatchNorm, dropout 0.5 on the three innermost), then a transposed conv
-to the output channels and tanh. ``depth`` downsamplings (default: down to 1x1, as 8 are for
+transposed convs, ReLU, BatchNorm, dropout 0.5), then a transposed conv to the output channels
+and tanh. Dropout sits where the authors' code puts it (junyanz/pytorch-CycleGAN-and-pix2pix,
+``UnetGenerator``): on the ``num_downs - 5`` decoder levels just above the innermost one, which
+has none: three at 256 px (the paper's ``CD512`` x 3), one at 64 px, none at 32 px.
+``dropout_levels`` overrides that count. ``depth`` downsamplings (default: down to 1x1, as 8 are for
 256 px); resolution and width are arguments.
 """
 from __future__ import annotations
@@ -25,7 +28,8 @@ class UNet(nn.Module):
     """``x [N, in_channels, R, R]`` in [-1, 1] -> ``[N, channels, R, R]`` in [-1, 1]."""
 
     def __init__(self, in_channels: int = 3, channels: int = 3, resolution: int = 256, ngf: int = 64,
-                 depth: int = 0, max_mult: int = 8, dropout: float = 0.5, norm: str = "batch"):
+                 depth: int = 0, max_mult: int = 8, dropout: float = 0.5, norm: str = "batch",
+                 dropout_levels: int = -1):
         super().__init__()
         full = int(math.log2(resolution)) if resolution >= 2 else 0
         if 2 ** full != resolution:
@@ -48,12 +52,13 @@ class UNet(nn.Module):
         # Decoder level i (inner -> outer) maps to the size of encoder level depth-2-i and is
         # concatenated with it; the innermost takes the bottleneck alone.
         self.up = nn.ModuleList()
+        n_drop = depth - 5 if dropout_levels < 0 else dropout_levels  # the authors' num_downs - 5
         for j in range(depth - 1):
             i = depth - 1 - j  # the encoder level whose output this decoder level consumes
             w_cat = widths[i] if j == 0 else 2 * widths[i]
             w_out = widths[i - 1]
             layers = [nn.ReLU(True), nn.ConvTranspose2d(w_cat, w_out, 4, 2, 1, bias=bias), norm_layer(norm, w_out)]
-            if dropout > 0 and j < 3:
+            if dropout > 0 and 1 <= j <= n_drop:  # j = 0, the innermost, has none
                 layers.append(nn.Dropout(dropout))
             self.up.append(nn.Sequential(*layers))
         last_in = widths[0] if depth == 1 else 2 * widths[0]

@@ -12,11 +12,16 @@ the step, gets exactly the values the uninterrupted run had (the optimizers' sto
 read back: the loop sets ``base * multiplier`` before every step).
 
 * warm-up: ``(step + 1) / warmup`` for ``step < warmup`` (linear, so the first step already moves);
+* ``hold``: 1 for that share of the steps from the end of the warm-up to the decay's end, so
+  ``linear`` with ``hold: 0.5`` is CycleGAN/pix2pix's "constant, then linearly to 0" and scales
+  with ``--steps``;
 * ``constant``: 1 after the warm-up;
 * ``cosine``: ``final + (1 - final) * (1 + cos(pi * t)) / 2``, t = progress from the end of the
-  warm-up to ``sc.steps`` (or ``total``) in [0, 1] (Loshchilov & Hutter 2017; R3GAN's lr and
+  warm-up (and hold) to ``sc.steps`` (or ``total``) in [0, 1] (Loshchilov & Hutter 2017; R3GAN's lr and
   gamma schedules are this form, Huang et al. 2024);
-* ``linear``: ``1 + (final - 1) * t``.
+* ``linear``: ``1 + (final - 1) * t``;
+* ``step``: 1 until the hold ends, then ``final`` at once (SRGAN's 1e-4 then 1e-5, Ledig et al.
+  2017: ``hold: 0.5, final: 0.1``).
 """
 from __future__ import annotations
 
@@ -24,7 +29,7 @@ import math
 
 from ..errors import UserError
 
-KINDS = ("constant", "cosine", "linear")
+KINDS = ("constant", "cosine", "linear", "step")
 
 
 def check(sc, where: str) -> None:
@@ -35,6 +40,8 @@ def check(sc, where: str) -> None:
         raise UserError(f"{where}.warmup and {where}.steps must be >= 0, got {sc.warmup} and {sc.steps}")
     if not (math.isfinite(sc.final) and sc.final >= 0):
         raise UserError(f"{where}.final must be a number >= 0, got {sc.final}")
+    if not (math.isfinite(sc.hold) and 0 <= sc.hold < 1):
+        raise UserError(f"{where}.hold is the share of the run held at 1 before the decay: in [0, 1), got {sc.hold}")
     if sc.kind != "constant" and sc.steps and sc.steps <= sc.warmup:
         raise UserError(f"{where}.steps ({sc.steps}) must be past the warm-up ({sc.warmup})")
 
@@ -46,8 +53,11 @@ def multiplier(sc, step: int, total: int) -> float:
     if sc.kind == "constant":
         return 1.0
     end = sc.steps or total
-    span = max(end - sc.warmup, 1)
-    t = min(max((step - sc.warmup) / span, 0.0), 1.0)
+    start = sc.warmup + sc.hold * max(end - sc.warmup, 0)  # the decay starts after the hold
+    if sc.kind == "step":
+        return 1.0 if step < start else sc.final
+    span = max(end - start, 1)
+    t = min(max((step - start) / span, 0.0), 1.0)
     if sc.kind == "cosine":
         return sc.final + (1.0 - sc.final) * 0.5 * (1.0 + math.cos(math.pi * t))
     return 1.0 + (sc.final - 1.0) * t
