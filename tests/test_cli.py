@@ -27,6 +27,7 @@ def run_cli(*args):
     (["train", "--config", "/no/such.yaml"], "/no/such.yaml"),
     (["train", "--steps", "x"], "--steps"),
     (["sample", "--checkpoint", "/no/such/run"], "/no/such/run"),
+    (["train", "--recipe", "gan", "--data", "ring8", "--init-from", "/no/such/run"], "/no/such/run"),
     (["frobnicate"], "frobnicate"),
 ])
 def test_user_errors_exit_2_with_one_line(args, needle):

@@ -8,6 +8,7 @@ import math
 
 import pytest
 import torch
+import torch.nn.functional as F
 
 import gankit
 from gankit.config import apply_overrides
@@ -20,6 +21,7 @@ from gankit.registry import NETS, RECIPES
 from gankit.train import resolve_config, train
 from gankit.train.log import read_metrics
 from gankit.train.setup import data_meta
+from gankit.train.trainer import Trainer
 
 TINY = 8
 # recipe -> (built-in data, extra overrides): tiny, 16 px, built-in data only
@@ -214,6 +216,33 @@ def test_icnr_sub_pixel_filters_are_equal_at_step_0():
     shuffled = G.up[:2](torch.randn(1, 8, 5, 5))  # conv + PixelShuffle: [1, 8, 10, 10]
     cells = shuffled.view(1, 8, 5, 2, 5, 2)
     assert torch.allclose(cells, cells[:, :, :, :1, :, :1].expand_as(cells))
+
+
+def test_srgan_starts_from_the_trained_srresnet(tmp_path):
+    """loop.init_from (the CLI's --init-from): SRGAN's G starts from SRResNet's trained G (the
+    paper's protocol), G_ema too; a net built differently is a one-line UserError naming the kwarg."""
+    pre, _ = run(tmp_path, "srresnet", name="pre", steps=3)
+    trained = gankit.load(pre, nets=("G",)).nets["G"].state_dict()
+    cfg = tiny_config("srgan", steps=1, extra=[f"loop.init_from={pre}", "loop.ema=0.9"])
+    nets = Trainer(cfg, tmp_path / "gan").setup().nets  # before any step
+    for net in ("G", "G_ema"):
+        assert all(torch.equal(nets[net].state_dict()[k], v) for k, v in trained.items())
+    bad = tiny_config("srgan", steps=1, extra=[f"loop.init_from={pre}", "G.kwargs.n_blocks=3"])
+    with pytest.raises(UserError, match="n_blocks"):
+        train(bad, tmp_path / "bad")
+
+
+def test_srgan_content_has_a_full_resolution_level():
+    """The content features' first level is at the image's own resolution (then the three
+    strided stages), and a period-2 pattern (PixelShuffle's checkerboard) moves it."""
+    from gankit.nets.srresnet import RandomFeatures
+
+    x = 0.1 * torch.randn(1, 3, 32, 32, generator=torch.Generator().manual_seed(0))
+    checker = x + 0.2 * ((torch.arange(32)[:, None] + torch.arange(32)[None]) % 2 * 2 - 1).float()
+    levels = RandomFeatures(3, full_res=True)(x)
+    assert [f.shape[-1] for f in levels] == [32, 16, 8, 4]
+    assert [f.shape[-1] for f in RandomFeatures(3)(x)] == [16, 8, 4]
+    assert F.mse_loss(RandomFeatures(3, full_res=True)(checker)[0], levels[0]) > 0.01
 
 
 def test_srgan_content_options():

@@ -249,6 +249,30 @@ def load_training_state(ckpt: Path, nets: dict[str, nn.Module], optimizers: dict
     return read_state(ckpt)
 
 
+def init_from(path: str | Path, nets: dict[str, nn.Module], net_cfgs: dict, names: list[str]) -> Path:
+    """Start ``names`` of a new run's ``nets`` from another run's trained weights (``loop.init_from``).
+
+    SRGAN's protocol (Ledig et al. 2017, sec. 3.2): G starts from the trained SRResNet. Each named
+    net must exist in the checkpoint with the same builder and kwargs (``config.json``), so a
+    mismatch is a one-line UserError, never a silent partial load. Optimizer moments, step and
+    schedules start fresh: this is a new run, not ``--resume``. Returns the checkpoint used.
+    """
+    ckpt = find_checkpoint(path)
+    for name in names:
+        if name not in nets:
+            raise UserError(f"loop.init_nets: this recipe has no net {name!r} (nets: {', '.join(nets)})")
+        loaded = load_net(ckpt / name)
+        saved = json.loads((ckpt / name / "config.json").read_text())
+        want = net_cfgs[name]
+        if saved["name"] != want.name or saved.get("kwargs", {}) != dict(want.kwargs):
+            diff = sorted(k for k in set(saved.get("kwargs", {})) | set(want.kwargs)
+                          if saved.get("kwargs", {}).get(k) != want.kwargs.get(k))
+            raise UserError(f"loop.init_from {path}: net {name} is {saved['name']!r} there, "
+                            f"{want.name!r} here" + (f"; kwargs differ: {', '.join(diff)}" if diff else ""))
+        unwrap(nets[name]).load_state_dict(loaded.state_dict(), strict=True)
+    return ckpt
+
+
 # ------------------------------------------------------------------ loading
 
 

@@ -155,6 +155,8 @@ class LoopConfig:
     eval_metrics: list[str] = field(default_factory=list)
     eval_n: int = 2000  # samples per in-training evaluation
     keep_best: str = ""  # metric name: also keep checkpoints/best by it (lower is better)
+    init_from: str = ""  # a run or checkpoint whose weights start init_nets (SRGAN from SRResNet)
+    init_nets: list[str] = field(default_factory=lambda: ["G"])  # the nets init_from loads
 
 
 @dataclass

@@ -10,8 +10,9 @@ from ..errors import UserError
 def cmd_train(args) -> int:
     from ..train import resolve_run, train
 
+    overrides = (args.set or []) + ([f"loop.init_from={args.init_from}"] if args.init_from else [])
     run = resolve_run(recipe=args.recipe, data=args.data, config_file=args.config, steps=args.steps,
-                      overrides=args.set or [])
+                      overrides=overrides)
     out = args.out or f"runs/{run.cfg.recipe}-{_slug(run.cfg.data.name)}"
     final = train(run, out, resume=args.resume, allow_config_change=args.allow_config_change)
     if int(os.environ.get("RANK", "0")) == 0:  # under torchrun, one report

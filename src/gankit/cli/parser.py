@@ -48,6 +48,8 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--set", action="append", metavar="KEY=VALUE", help="override, e.g. optim_g.lr=1e-4")
     t.add_argument("--resume", action="store_true", help="continue the run in --out from its newest checkpoint")
     t.add_argument("--allow-config-change", action="store_true", help="with --resume: accept a changed config")
+    t.add_argument("--init-from", metavar="RUN", help="start G (loop.init_nets) from another run's trained "
+                   "weights, e.g. SRGAN from SRResNet (= --set loop.init_from=RUN)")
     t.set_defaults(func=cmd_train)
 
     s = sub.add_parser("sample", help="write samples from a checkpoint")

@@ -108,11 +108,16 @@ class RandomFeatures(nn.Module):
     Random-weight conv features preserve much of the perceptual structure of trained ones for
     loss purposes (they respond to edges and texture at several scales; e.g. Ulyanov et al.
     2018 on untrained nets as priors), so they are the offline default of the SRGAN content
-    loss. ``forward`` returns the activations of every stage, coarse last.
+    loss. ``forward`` returns the activations of every stage, coarse last; with ``full_res``
+    the first, stride-1 conv's activation at the input's own resolution comes first, so a
+    period-2 pattern (PixelShuffle's checkerboard), which every strided stage aliases away, is
+    still penalised.
     """
 
-    def __init__(self, channels: int = 3, widths: tuple[int, ...] = (32, 64, 128), seed: int = 0):
+    def __init__(self, channels: int = 3, widths: tuple[int, ...] = (32, 64, 128), seed: int = 0,
+                 full_res: bool = False):
         super().__init__()
+        self.full_res = full_res
         rng = np.random.default_rng(seed)
         self.stages = nn.ModuleList()
         w_in = channels
@@ -130,7 +135,12 @@ class RandomFeatures(nn.Module):
 
     def forward(self, x: torch.Tensor) -> list[torch.Tensor]:
         out = []
-        for s in self.stages:
-            x = s(x)
+        for i, s in enumerate(self.stages):
+            if i == 0 and self.full_res:
+                x = s[1](s[0](x))  # [N, widths[0], H, W]: stride 1, full resolution
+                out.append(x)
+                x = s[3](s[2](x))
+            else:
+                x = s(x)
             out.append(x)
         return out

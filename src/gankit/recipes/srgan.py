@@ -39,20 +39,33 @@ class SRGAN(_SuperResolution):
     * ``l_Gen`` (eq. 6): ``-log D(G(I_LR))``, the non-saturating loss (``loss.name``), weight
       ``options.adv_weight = 1e-3``; D is the eight-conv VGG-style net of fig. 4 (``srgan_d``).
     * ``l_X``, the content loss (eq. 5): the squared distance of feature maps of the output and
-      the target, ``1/(W H) sum (phi(I_HR) - phi(G(I_LR)))^2``, averaged over feature layers.
-      ``options.content``:
+      the target, ``1/(W H) sum (phi(I_HR) - phi(G(I_LR)))^2``, averaged over feature layers,
+      plus ``options.pixel_weight`` x the pixel MSE (eq. 4). ``options.content``:
 
-      - ``randconv`` (default, offline): phi = every stage of a fixed, seeded random conv net
-        (:class:`gankit.nets.srresnet.RandomFeatures`); no download, same weights everywhere.
+      - ``randconv`` (default, offline): phi = a fixed, seeded random conv net
+        (:class:`gankit.nets.srresnet.RandomFeatures`) at full resolution and after each of its
+        three stride-2 stages; no download, same weights everywhere.
       - ``vgg``: phi = VGG19's conv5_4 activations ("VGG54"), rescaled by 1/12.75 as in the
         paper; needs ``torchvision`` and a local weights file ``options.vgg_weights``
         (a VGG19 ``state_dict`` as .pth/.safetensors). Imported lazily, only when chosen.
       - ``mse``: pixel MSE (eq. 4), i.e. the SRGAN-MSE variant of Table 2.
+
+    Where this departs from the paper, and why:
+
+    * The paper's VGG54 content has no pixel term; random features do not pin colour and mean
+      intensity as a trained VGG does, so ``pixel_weight`` (1.0) anchors them, as ESRGAN (Wang
+      et al. 2018) adds an L1 term to its perceptual loss. ``pixel_weight: 0`` is the paper's.
+    * G starts from the trained SRResNet as in the paper (sec. 3.2): train ``srresnet`` first,
+      then ``gankit train --recipe srgan --init-from RUN`` (``loop.init_from``); the preset's lr
+      steps from 1e-4 to 1e-5 halfway (the paper: 10^5 updates at each).
+    * Sizes: 8 residual blocks of 32 channels on 64 px crops (the paper: 16 of 64 on 96 px),
+      for a CPU budget.
     """
 
     name = "srgan"
     description = "Ledig et al. 2017: SRResNet G (x4 pixel shuffle), conv D, content loss + 1e-3 adversarial"
-    options = {"content": "randconv", "content_weight": 1.0, "adv_weight": 1e-3, "vgg_weights": ""}
+    options = {"content": "randconv", "content_weight": 1.0, "pixel_weight": 1.0, "adv_weight": 1e-3,
+               "vgg_weights": ""}
 
     @classmethod
     def resolve(cls, cfg, meta):
@@ -71,17 +84,18 @@ class SRGAN(_SuperResolution):
         """phi(x) for the content loss: a list of feature maps (built on first use)."""
         if self._phi is None:
             self._phi = _vgg54(self.opts["vgg_weights"]) if self.opts["content"] == "vgg" \
-                else RandomFeatures(self.meta["shape"][0])
+                else RandomFeatures(self.meta["shape"][0], full_res=True)
         self._phi = self._phi.to(x.device)
         return self._phi(x)
 
     def recon_loss(self, fake, real):
+        pixel = F.mse_loss(fake.float(), real.float())
         if self.opts["content"] == "mse":
-            content = F.mse_loss(fake.float(), real.float())
-        else:
-            ff, fr = self.features(fake.float()), self.features(real.float())
-            content = sum(F.mse_loss(a, b.detach()) for a, b in zip(ff, fr)) / len(ff)
-        return self.opts["content_weight"] * content, {"G/content": content.detach()}
+            return self.opts["content_weight"] * pixel, {"G/content": pixel.detach()}
+        ff, fr = self.features(fake.float()), self.features(real.float())
+        content = sum(F.mse_loss(a, b.detach()) for a, b in zip(ff, fr)) / len(ff)
+        loss = self.opts["content_weight"] * content + self.opts["pixel_weight"] * pixel
+        return loss, {"G/content": content.detach(), "G/mse": pixel.detach()}
 
 
 @RECIPES.register("srresnet")

@@ -85,6 +85,8 @@ class Trainer:
         recipe_cls = RECIPES.get(cfg.recipe)
         self.augment = build_augment(cfg.augment)
 
+        if lp.init_from:  # a wrong path fails before the run directory exists
+            ckpt_io.find_checkpoint(lp.init_from)
         ckpt = self._prepare_run_dir()
         torch.manual_seed(lp.seed)  # network initialisation is seeded
         self.recipe = recipe = recipe_cls(cfg, meta)
@@ -94,6 +96,10 @@ class Trainer:
         self.nets = {k: v.to(self.device).to(memory_format=self.memory_format)
                      for k, v in recipe.build_nets().items()}
         self.net_cfgs = dict(recipe.net_configs())
+        if lp.init_from and ckpt is None:  # a new run started from trained weights (a resume has its own)
+            src = ckpt_io.init_from(lp.init_from, self.nets, self.net_cfgs, lp.init_nets)
+            if self.main:
+                print(f"gankit: {', '.join(lp.init_nets)} initialised from {src}", file=sys.stderr)
         if lp.ema > 0:
             self.nets["G_ema"] = copy.deepcopy(self.nets["G"]).eval().requires_grad_(False)
             self.net_cfgs["G_ema"] = self.net_cfgs["G"]
