@@ -239,5 +239,9 @@ def create_app(studio: Studio, policy: Policy | None = None, workers: int = 2, q
     async def detect(file: Annotated[UploadFile, File()]):
         return await answer(studio.detect, {}, await read_upload(file), is_heavy=True)
 
+    from .demo_routes import Demos, demo_router  # the lectures' demos: paint a scene, real or fake?
+
+    app.state.demos = Demos(studio)
+    app.include_router(demo_router(app.state.demos, answer))
     app.add_middleware(Guard, policy=policy, sessions=studio.sessions)
     return app

@@ -3,6 +3,8 @@
 // in the card it belongs to. Uploads go as multipart form data (field "file"); the session
 // id the server issued comes back with every request (header X-Gankit-Session).
 
+import { demosModel, demosPage, initDemos } from "./demos.js";
+
 const $ = (sel, el = document) => el.querySelector(sel);
 const $$ = (sel, el = document) => [...el.querySelectorAll(sel)];
 const state = { session: null, info: null, model: null, cap: null, limits: {}, page: "generate" };
@@ -188,6 +190,7 @@ async function start() {
   $("#model").addEventListener("change", () => selectModel($("#model").value));
   $$(".tabs button").forEach((b) => b.addEventListener("click", () => showPage(b.dataset.page)));
   initGenerate(); initExplore(); initTranslate(); initMonitor(); initPlayground(); initDetect();
+  initDemos({ api, state, $, $$, showError, busy, setAvailable, options, latest, toast });
   await selectModel(state.info.default_model);
   const fromHash = location.hash.slice(1);
   showPage($(`.tabs button[data-page="${fromHash}"]`) ? fromHash : "generate");
@@ -210,6 +213,7 @@ async function selectModel(id) {
   genModel(c, why("generate"));
   exploreModel(c, why("explore"));
   translateModel(c, why("translate"));
+  await demosModel(state.model);
   explored = false;
   if (state.page === "explore") exploreFirst();
 }
@@ -222,6 +226,7 @@ function showPage(name) {
   if (name === "explore") exploreFirst();
   if (name === "monitor") monitorShown(); else monitorHidden();
   if (name === "playground") playgroundShown(); else pgPause();
+  demosPage(name);
 }
 
 // ------------------------------------------------------------------ Generate

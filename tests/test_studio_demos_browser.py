@@ -1,0 +1,198 @@
+"""The studio's demo tabs end to end in headless Chromium (Debian's ``/usr/bin/chromium``,
+driven by Playwright as in tests/test_studio_browser.py; never a browser download): paint
+strokes and see the output change; take the real-or-fake quiz to the end and check the shown
+fool rate against a count by hand from the answers given and the server's truth.
+
+Screenshots for the README: ``GANKIT_SCREENSHOTS=docs/img pytest
+tests/test_studio_demos_browser.py -k docs`` writes ``docs/img/studio-paint.png`` and
+``docs/img/studio-quiz.png``; ``GANKIT_SCREENSHOT_RUNS=DIR`` uses the runs under DIR (e.g.
+longer-trained ``spade`` and ``dcgan`` runs) instead of the tests' tiny ones.
+"""
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from gankit.studio import make_server, start_in_thread
+from studio_demos_support import demo_root
+from test_studio_browser import ARGS, CHROMIUM, _open, _tab, _why_skip
+
+pytestmark = [pytest.mark.skipif(_why_skip() is not None, reason=str(_why_skip())),
+              pytest.mark.usefixtures("one_thread")]
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    srv = make_server(runs=demo_root(tmp_path_factory))
+    start_in_thread(srv)
+    yield srv
+    srv.shutdown()
+    srv.server_close()
+
+
+@pytest.fixture
+def page(browser, server):
+    ctx, page, errors = _open(browser, server.url)
+    yield page
+    ctx.close()
+    assert not errors, errors
+
+
+def _model(page, name: str) -> None:
+    page.select_option("#model", name)
+    page.wait_for_function("(name) => document.body.dataset.demos === name", arg=name)
+
+
+def _renders(page) -> int:
+    return int(page.get_attribute("#paint-out", "data-renders") or 0)
+
+
+def _wait_render(page, after: int) -> None:
+    page.wait_for_function(f"() => Number(document.querySelector('#paint-out').dataset.renders || 0) > {after}"
+                           " && document.querySelector('#paint-out').naturalWidth > 0")
+
+
+def _drag(page, points) -> None:
+    box = page.locator("#paint-canvas").bounding_box()
+    (x0, y0), rest = points[0], points[1:]
+    page.mouse.move(box["x"] + x0 * box["width"], box["y"] + y0 * box["height"])
+    page.mouse.down()
+    for x, y in rest:
+        page.mouse.move(box["x"] + x * box["width"], box["y"] + y * box["height"], steps=6)
+    page.mouse.up()
+
+
+def _grid(page) -> list[int]:
+    return page.evaluate("""() => { const c = document.querySelector('#paint-canvas');
+        const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+        const out = []; for (let i = 0; i < d.length; i += 4 * 97) out.push(d[i], d[i + 1], d[i + 2]); return out; }""")
+
+
+@pytest.mark.parametrize("model", ["spade", "edges"])
+def test_painting_strokes_changes_the_output(page, model, tmp_path):
+    _model(page, model)
+    _tab(page, "paint")
+    _wait_render(page, 0)  # the blank canvas is rendered once on arrival
+    first = page.get_attribute("#paint-out", "src")
+    n = _renders(page)
+    if model == "spade":
+        page.click("#paint-palette .swatch-btn[data-id='2']")  # square
+    blank = _grid(page)
+    _drag(page, [(0.25, 0.25), (0.7, 0.3), (0.7, 0.7), (0.3, 0.7)])
+    assert _grid(page) != blank  # the canvas shows the strokes
+    _wait_render(page, n)
+    page.wait_for_function("(src) => document.querySelector('#paint-out').src !== src", arg=first)
+    assert page.get_attribute("#paint-out", "src").startswith("data:image/png;base64,")
+    # the eraser paints the background back
+    n = _renders(page)
+    page.click("#paint-eraser")
+    _drag(page, [(0.2, 0.2), (0.8, 0.8)])
+    _wait_render(page, n)
+    assert page.get_attribute("#paint-download", "href").startswith("data:image/png;base64,")
+    with page.expect_download() as dl:
+        page.click("#paint-out-download")
+    assert dl.value.suggested_filename.endswith(".png")
+    assert not page.locator("#paint-form .error").is_visible()
+    page.screenshot(path=tmp_path / f"paint-{model}.png", full_page=True)
+
+
+def test_paint_tab_says_why_not_for_a_noise_model(page):
+    _model(page, "dcgan")
+    _tab(page, "paint")
+    assert "painting needs a spade" in page.inner_text("#page-paint [data-unavailable]")
+    _tab(page, "quiz")
+    assert page.locator("#page-quiz [data-unavailable]").is_hidden()
+
+
+def test_quiz_end_to_end(page, server, tmp_path):
+    _model(page, "dcgan")
+    _tab(page, "quiz")
+    page.select_option("#quiz-n", "10")
+    page.click("#quiz-go")
+    page.wait_for_selector("#quiz-play:not([hidden])")
+    answers = ["real", "fake", "fake", "real", "real", "fake", "real", "real", "fake", "fake"]
+    for i, a in enumerate(answers):
+        page.wait_for_function(f"() => document.querySelector('#quiz-count').textContent === '{i + 1} / 10'")
+        page.wait_for_function("() => document.querySelector('#quiz-img').naturalWidth > 0")
+        if i % 2:
+            page.keyboard.press("r" if a == "real" else "f")  # the keys work as the buttons do
+        else:
+            page.click(f"#quiz-{a}")
+    page.wait_for_selector("#quiz-result:not([hidden])")
+    store = server.app.state.demos.quizzes
+    (qid,) = list(store._quizzes)[-1:]
+    truth = store.truth(qid)
+    fakes = [a for t, a in zip(truth, answers) if not t]
+    fooled = fakes.count("real")
+    reals_ok = [a for t, a in zip(truth, answers) if t].count("real")
+    assert page.inner_text("#quiz-fool") == f"{100 * fooled / len(fakes):.1f} %"
+    assert page.inner_text("#quiz-fool-n") == f"{fooled} of 5 fakes judged real"
+    assert page.inner_text("#quiz-real-acc") == f"{100 * reals_ok / 5:.1f} %"
+    assert page.inner_text("#quiz-acc-n") == f"{reals_ok + 5 - fooled} of 10 right"
+    assert "Wilson" in page.inner_text("#quiz-interval")
+    assert page.locator("#quiz-grid figure").count() == 10
+    with page.expect_download() as dl:
+        page.click("#quiz-export")
+    exported = json.loads(Path(dl.value.path()).read_text())
+    assert exported["fooled"] == fooled and [it["answer"] for it in exported["items"]] == answers
+    assert exported["interval"]["method"] == "wilson"
+    page.screenshot(path=tmp_path / "quiz.png", full_page=True)
+
+
+# --------------------------------------------------------------------------- README screenshots
+
+
+@pytest.mark.skipif(not os.environ.get("GANKIT_SCREENSHOTS"), reason="set GANKIT_SCREENSHOTS=docs/img to make them")
+def test_docs_screenshots(browser, tmp_path_factory):
+    """``$GANKIT_SCREENSHOTS/studio-paint.png`` and ``studio-quiz.png``."""
+    out = Path(os.environ["GANKIT_SCREENSHOTS"])
+    out.mkdir(parents=True, exist_ok=True)
+    runs = os.environ.get("GANKIT_SCREENSHOT_RUNS") or demo_root(tmp_path_factory)
+    srv = make_server(runs=runs)
+    start_in_thread(srv)
+    ctx, page, errors = _open(browser, srv.url, 1360, 860)
+    try:
+        _model(page, "spade")
+        _tab(page, "paint")
+        _wait_render(page, 0)
+        for cls, stroke in ((1, [(0.3, 0.3), (0.32, 0.34), (0.28, 0.31)]), (2, [(0.62, 0.58), (0.7, 0.62), (0.66, 0.7)]),
+                            (3, [(0.3, 0.75), (0.34, 0.72)])):
+            page.fill("#paint-size", "9")
+            page.dispatch_event("#paint-size", "input")
+            page.click(f"#paint-palette .swatch-btn[data-id='{cls}']")
+            n = _renders(page)
+            _drag(page, stroke)
+            _wait_render(page, n)
+        page.wait_for_timeout(400)
+        page.screenshot(path=out / "studio-paint.png")
+
+        _model(page, "dcgan")
+        _tab(page, "quiz")
+        page.select_option("#quiz-n", "20")
+        page.click("#quiz-go")
+        page.wait_for_selector("#quiz-play:not([hidden])")
+        for i in range(20):
+            page.wait_for_function(f"() => document.querySelector('#quiz-count').textContent === '{i + 1} / 20'")
+            page.wait_for_function("() => document.querySelector('#quiz-img').naturalWidth > 0")
+            page.click("#quiz-real" if i % 3 else "#quiz-fake")
+        page.wait_for_selector("#quiz-result:not([hidden])")
+        page.wait_for_timeout(300)
+        page.screenshot(path=out / "studio-quiz.png", full_page=True)
+    finally:
+        ctx.close()
+        srv.shutdown()
+        srv.server_close()
+    assert not errors, errors
