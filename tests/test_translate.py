@@ -159,3 +159,18 @@ def test_paired_metrics(runs):
     assert m["n"] == 6 and 0 < m["l1"] < 1 and m["psnr"] > 0 and -1 < m["ssim"] < 1 and m["sharpness"] > 0
     base = paired_metrics(gankit.load(runs["pix2pix"]), n=6, baseline=True)  # the holed inputs themselves
     assert base["outputs"] == "inputs" and base["ssim"] > m["ssim"] and base["l1"] < m["l1"]
+
+
+def test_nyquist_energy_measures_a_checkerboard():
+    """A PixelShuffle-style period-2 pattern lands in the Nyquist bins; smooth content and a
+    nearest-neighbour 2x upsampling (ICNR's output at step 0) put almost nothing there."""
+    from gankit.translate import nyquist_energy
+
+    g = torch.Generator().manual_seed(0)
+    smooth = torch.nn.functional.interpolate(torch.rand(3, 3, 8, 8, generator=g), size=32, mode="bilinear")
+    i, j = torch.meshgrid(torch.arange(32), torch.arange(32), indexing="ij")
+    checker = (smooth + 0.05 * (((i + j) % 2) * 2 - 1)).clamp(0, 1)  # amplitude 0.05 (13 of 255 levels)
+    nearest = torch.nn.functional.interpolate(torch.rand(3, 3, 16, 16, generator=g), scale_factor=2)
+    assert (nyquist_energy(checker) > 100 * nyquist_energy(smooth)).all()
+    assert torch.allclose(nyquist_energy(checker), torch.full((3,), 0.05 ** 2), rtol=0.1)
+    assert (nyquist_energy(nearest) < 1e-3 * nyquist_energy(checker)).all()

@@ -230,11 +230,33 @@ def ssim(x: torch.Tensor, y: torch.Tensor, sigma: float = 1.5, size: int = 11) -
     return s.flatten(1).mean(1)
 
 
+def _luma(x: torch.Tensor) -> torch.Tensor:
+    """``[N, C, H, W]`` -> ``[N, 1, H, W]`` (BT.601 weights for RGB; gray unchanged)."""
+    if x.shape[1] == 3:
+        x = (x * torch.tensor([0.299, 0.587, 0.114]).view(1, 3, 1, 1)).sum(1, keepdim=True)
+    return x
+
+
+def nyquist_energy(x: torch.Tensor) -> torch.Tensor:
+    """The period-2 ("checkerboard") energy of the luma of ``x [N, C, H, W]`` in [0, 1], per image.
+
+    The power of the three Nyquist bins of the 2-D DFT, (pi, 0), (0, pi) and (pi, pi), divided by
+    the pixel count squared: ``mean(y (-1)^i)^2 + mean(y (-1)^j)^2 + mean(y (-1)^(i+j))^2``. A
+    sub-pixel convolution (PixelShuffle) that has not learnt equal sub-pixel filters leaves a
+    pattern of the same phase all over the image, which lands exactly there; natural images put
+    little energy in those bins (Odena et al. 2016 on checkerboard artifacts).
+    """
+    y = _luma(x)[..., : x.shape[-2] // 2 * 2, : x.shape[-1] // 2 * 2]
+    si = 1.0 - 2.0 * (torch.arange(y.shape[-2]) % 2).float().view(-1, 1)  # (-1)^i
+    sj = 1.0 - 2.0 * (torch.arange(y.shape[-1]) % 2).float().view(1, -1)  # (-1)^j
+    bins = [(y * si).mean((-3, -2, -1)), (y * sj).mean((-3, -2, -1)), (y * si * sj).mean((-3, -2, -1))]
+    return sum(b * b for b in bins)
+
+
 def gradient_magnitude(x: torch.Tensor) -> torch.Tensor:
     """Mean gradient magnitude of the luma of ``x [N, C, H, W]`` in [0, 1], per image ``[N]``
     (forward differences; a sharpness measure: blur lowers it)."""
-    if x.shape[1] == 3:
-        x = (x * torch.tensor([0.299, 0.587, 0.114]).view(1, 3, 1, 1)).sum(1, keepdim=True)
+    x = _luma(x)
     dx, dy = x[..., :-1, 1:] - x[..., :-1, :-1], x[..., 1:, :-1] - x[..., :-1, :-1]
     return (dx * dx + dy * dy).sqrt().flatten(1).mean(1)
 
@@ -246,7 +268,9 @@ def paired_metrics(model: Model, n: int = 0, direction: str = "AtoB", baseline: 
     Outputs are quantised to 8 bits first (what ``gankit translate`` writes), then compared with
     the targets in [0, 1]: ``l1`` mean absolute error; ``psnr`` mean over images of
     ``10 log10(1 / MSE)`` (dB); ``ssim`` mean of :func:`ssim`; ``sharpness`` the ratio of the
-    outputs' mean gradient magnitude to the targets' (1 = as sharp as the targets, < 1 blurrier).
+    outputs' mean gradient magnitude to the targets' (1 = as sharp as the targets, < 1 blurrier);
+    ``checkerboard`` the ratio of the outputs' mean :func:`nyquist_energy` to the targets' (1 =
+    no more period-2 pattern than the targets have; ``nyquist_out`` / ``nyquist_target`` raw).
     ``n`` limits the number of pairs (0: all of the held-out split). ``baseline=True`` scores the
     inputs themselves instead of the model's outputs (bicubic upsampling when they are smaller,
     gray <-> RGB as needed): the do-nothing reference, e.g. bicubic for super-resolution.
@@ -256,7 +280,8 @@ def paired_metrics(model: Model, n: int = 0, direction: str = "AtoB", baseline: 
     if not modality(data).paired:
         raise UserError(f"--checkpoint {model.path}: data {data.name!r} has no held-out pairs to compare with")
     total = len(data) if n <= 0 else min(n, len(data))
-    acc = {"l1": 0.0, "psnr": 0.0, "ssim": 0.0, "grad_out": 0.0, "grad_target": 0.0}
+    acc = {"l1": 0.0, "psnr": 0.0, "ssim": 0.0, "grad_out": 0.0, "grad_target": 0.0, "nyquist_out": 0.0,
+           "nyquist_target": 0.0}
     for s in range(0, total, CHUNK):
         e = min(total, s + CHUNK)
         src = data.a if direction == "AtoB" else data.x
@@ -273,8 +298,11 @@ def paired_metrics(model: Model, n: int = 0, direction: str = "AtoB", baseline: 
         acc["ssim"] += float(ssim(y, t).sum())
         acc["grad_out"] += float(gradient_magnitude(y).sum())
         acc["grad_target"] += float(gradient_magnitude(t).sum())
+        acc["nyquist_out"] += float(nyquist_energy(y).sum())
+        acc["nyquist_target"] += float(nyquist_energy(t).sum())
     out = {k: v / total for k, v in acc.items()}
     out["sharpness"] = out["grad_out"] / max(out["grad_target"], 1e-12)
+    out["checkerboard"] = out["nyquist_out"] / max(out["nyquist_target"], 1e-12)
     return {"n": total, "data": f"{data.name} (held-out split)", "outputs": "inputs" if baseline else "model", **out}
 
 
