@@ -32,6 +32,12 @@ def binarize(x, mode: str = "hard", seed: int = 0) -> np.ndarray:
     raise ValueError(f"binarize: mode must be one of {BINARIZE_MODES}, got {mode!r}")
 
 
+def binarize_mode(config) -> str:
+    """How a checkpoint binarises: ``config.sample.binarize`` where its config has that key
+    (the music recipes' sample option), else ``"hard"``."""
+    return str(getattr(getattr(config, "sample", None), "binarize", None) or "hard")
+
+
 def _flat(roll) -> np.ndarray:
     """[B, S, P] or [S_total, P] -> bool [S_total, P]."""
     r = np.asarray(roll).astype(bool)

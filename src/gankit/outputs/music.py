@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..data.pianoroll import binarize, roll_to_notes
+from ..data.pianoroll import binarize, binarize_mode, roll_to_notes
 from ..errors import UserError
 from . import music_audio
 
@@ -46,11 +46,6 @@ def music_info(info: dict, n_tracks: int) -> dict:
     return {"tracks": names, "programs": programs, "lowest_pitch": int(info.get("lowest_pitch", 0)),
             "steps_per_beat": int(info.get("steps_per_beat", 4)),
             "beats_per_bar": int(info.get("beats_per_bar", 4)), "tempo": float(info.get("tempo", 90))}
-
-
-def binarize_mode(model) -> str:
-    """``config.sample.binarize`` where the checkpoint's config has it, else ``"hard"``."""
-    return str(getattr(getattr(getattr(model, "config", None), "sample", None), "binarize", "hard"))
 
 
 def to_rolls(x, mode: str = "hard", seed: int = 0) -> np.ndarray:
@@ -235,7 +230,7 @@ def write(x: torch.Tensor, out: Path, model, provenance: dict) -> dict[str, Path
     """``gankit sample`` for music: ``NNNNNN.mid`` / ``.png`` / ``.wav`` per sample, ``grid.png``."""
     out = Path(out)
     info = model.meta.get("info", {})
-    mode = binarize_mode(model)
+    mode = binarize_mode(model.config)
     rolls = to_rolls(x, mode, int(provenance.get("gankit:seed", 0)))
     text = {**provenance, "gankit:binarize": mode}
     for i, roll in enumerate(rolls):
