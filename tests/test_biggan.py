@@ -76,3 +76,19 @@ def test_needs_projection_d_and_labels():
     with pytest.raises(UserError, match="labelled data"):
         BigGAN.resolve(build_config(recipe="biggan", data="digits", overrides=FAST),
                        {**meta, "num_classes": 0})
+
+
+def test_ema_averages_batch_norm_statistics_as_biggan():
+    """BigGAN-PyTorch's G_ema averages the whole state dict: with ``ema_buffers: average`` the
+    running BN statistics move like the weights; ``copy`` (StyleGAN2-ADA's) takes G's own."""
+    from gankit.train.hooks import ema_update
+
+    assert build_config(recipe="biggan").loop.ema_buffers == "average"
+    net = torch.nn.BatchNorm1d(3)
+    for mode, want in (("average", 0.5), ("copy", 1.0)):
+        ema = torch.nn.BatchNorm1d(3)
+        net.running_mean.fill_(1.0)
+        net.num_batches_tracked.fill_(7)
+        ema_update(ema, net, beta=0.5, buffers=mode)  # ema's running_mean starts at 0
+        assert torch.allclose(ema.running_mean, torch.full((3,), want))
+        assert int(ema.num_batches_tracked) == 7  # integer buffers are copied either way

@@ -129,6 +129,7 @@ class LoopConfig:
     accumulate: int = 1  # split each batch into N micro-batches, one optimizer step (saves memory)
     ema: float = 0.0  # EMA decay for G_ema (ramped up as min(ema, (1+t)/(10+t))); 0 disables G_ema
     ema_start: int = 0  # step from which G_ema tracks G (before it, it copies G)
+    ema_buffers: str = "copy"  # copy | average: G_ema's BN statistics / SN vectors (BigGAN: average)
     seed: int = 0
     log_every: int = 50
     sample_every: int = 500  # write a sample grid (fixed noise) every N steps

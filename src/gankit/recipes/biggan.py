@@ -17,7 +17,9 @@ class BigGAN(AdversarialRecipe):
     self-attention (at ``attention_res``: half the resolution unless set), spectral norm;
     D: projection discriminator with spectral norm. Hinge loss (sec. 3), orthogonal
     regularization of G (sec. 3.1, eq. 3, beta = 1e-4; ``loss.kwargs.ortho``), two D steps per
-    G step, Adam betas (0, 0.999), G_ema (``loop.ema``). Sampling honours ``truncation``
+    G step, Adam betas (0, 0.999), G_ema (``loop.ema``) averaging the batch-norm statistics and
+    spectral-norm vectors too (``loop.ema_buffers: average``, as BigGAN-PyTorch's ``utils.ema``
+    averages the whole state dict). Sampling honours ``truncation``
     (sec. 3.1: z entries beyond the threshold are resampled) and the labels ``y``
     (``gankit sample --class K --truncation T``).
     """

@@ -11,7 +11,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Any
 
 import torch
 from torch import nn
@@ -25,8 +25,9 @@ from ..recipes.base import Recipe
 from . import dist
 from .log import RunLogger
 
-if TYPE_CHECKING:
-    from .trainer import Trainer
+# The hooks receive the running gankit.train.trainer.Trainer. It is named, not imported: the
+# trainer imports this module, and the import runs one way (trainer -> hooks).
+Trainer = Any
 
 
 @dataclass
@@ -66,12 +67,18 @@ class Hook:
 
 
 @torch.no_grad()
-def ema_update(ema: nn.Module, net: nn.Module, beta: float) -> None:
-    """G_ema <- beta * G_ema + (1 - beta) * G for parameters; buffers (BN stats) are copied."""
+def ema_update(ema: nn.Module, net: nn.Module, beta: float, buffers: str = "copy") -> None:
+    """G_ema <- beta * G_ema + (1 - beta) * G for parameters. Floating-point buffers (batch-norm
+    statistics, spectral-norm vectors) are copied (``"copy"``: StyleGAN2-ADA's ``ema``) or
+    averaged like the weights (``"average"``: BigGAN-PyTorch's ``utils.ema`` averages the whole
+    state dict); integer buffers (``num_batches_tracked``) are always copied."""
     for pe, p in zip(ema.parameters(), net.parameters()):
         pe.lerp_(p.detach(), 1.0 - beta)
     for be, b in zip(ema.buffers(), net.buffers()):
-        be.copy_(b)
+        if buffers == "average" and be.is_floating_point():
+            be.lerp_(b, 1.0 - beta)
+        else:
+            be.copy_(b)
 
 
 class EMAHook(Hook):
@@ -85,7 +92,7 @@ class EMAHook(Hook):
         # ramp the decay up from 0 (beta_t = min(ema, (1+t)/(10+t))) so G_ema of a short run
         # is not dominated by the random initial weights
         beta = min(lp.ema, (1 + t) / (10 + t)) if t >= lp.ema_start else 0.0
-        ema_update(tr.nets["G_ema"], tr.nets["G"], beta)
+        ema_update(tr.nets["G_ema"], tr.nets["G"], beta, lp.ema_buffers)
 
 
 class LogHook(Hook):

@@ -83,6 +83,8 @@ def check_loop(cfg: Config) -> None:
         raise UserError(f"loop.accumulate={lp.accumulate} must divide data.batch_size={cfg.data.batch_size}")
     if not 0.0 <= lp.ema < 1.0:
         raise UserError(f"loop.ema must be in [0, 1), got {lp.ema}")
+    if lp.ema_buffers not in ("copy", "average"):
+        raise UserError(f"loop.ema_buffers must be copy or average, got {lp.ema_buffers!r}")
     if lp.on_divergence not in POLICIES:
         raise UserError(f"loop.on_divergence must be one of {', '.join(POLICIES)}, got {lp.on_divergence!r}")
     if not 0 < lp.rollback_lr_factor <= 1:
