@@ -160,3 +160,12 @@ def test_translation_presets_decay_the_lr_as_their_authors(recipe, kind, last):
     assert multiplier(sc, n // 2 - 1, n) == 1.0
     assert multiplier(sc, n, n) == pytest.approx(last)
     assert multiplier(sc, n - 1, n) == pytest.approx(last if kind == "step" else 1 / (n // 2))
+
+
+@pytest.mark.parametrize("recipe", ["sngan", "projection"])
+def test_sngan_family_decays_the_lr_to_zero(recipe):
+    """sngan_projection's LinearShift: alpha from its value to 0, starting at iteration 0."""
+    cfg = build_config(recipe=recipe)
+    sc, n = cfg.schedule.lr, cfg.loop.steps
+    assert multiplier(sc, 0, n) == 1.0 and multiplier(sc, n // 2, n) == pytest.approx(0.5)
+    assert multiplier(sc, n, n) == 0.0

@@ -10,7 +10,9 @@ from .adversarial import AdversarialRecipe
 class Projection(AdversarialRecipe):
     """Miyato & Koyama 2018: D(x, y) = psi(phi(x)) + y^T V phi(x) (sec. 3) instead of
     concatenating the label; G has class-conditional batch norm. ResNets with spectral norm,
-    hinge loss, Adam 2e-4 betas (0, 0.9), n_dis 5 (sec. 5). Sample a class with --class."""
+    hinge loss, Adam 2e-4 betas (0, 0.9), n_dis 5 (sec. 5), lr decayed linearly to 0 over the
+    run (the authors' sngan_projection code). Sample a class with --class. Departures as in
+    :class:`gankit.recipes.sngan.SNGAN` (width 64; G on the last D step's fakes)."""
 
     name = "projection"
     description = "Miyato & Koyama 2018: class-conditional, projection D + conditional-BN G, SN ResNets, hinge"
