@@ -428,3 +428,81 @@ def test_translate_every_kind_of_translation_model(tmp_path):
     assert s.translate({"model": "spade"}, png(labels))["output"]
     with pytest.raises(UserError, match="label"):
         s.translate({"model": "spade"}, photo)
+
+
+# --------------------------------------------------------------------------- issue 31: types and formats
+
+
+@pytest.mark.parametrize("path, body, field", [
+    ("/api/generate", {"batch": True}, "batch"), ("/api/generate", {"seed": True}, "seed"),
+    ("/api/generate", {"truncation": False}, "truncation"), ("/api/interpolate", {"t": False}, "t"),
+    ("/api/edit", {"amounts": {"smile": True}}, "amounts.smile"), ("/api/stylemix", {"fine": [True]}, "fine.0"),
+    ("/api/playground/step", {"steps": True}, "steps"),
+])
+def test_booleans_are_not_numbers(client, path, body, field):
+    r = client.post(path, json={**body})
+    assert r.status_code == 422 and r.json()["error"].startswith(f"{field}: expected a number, got "), r.text
+
+
+def test_booleans_are_not_numbers_in_the_api_either(studio):
+    for params in ({"batch": True}, {"seed": False}, {"truncation": True}):
+        with pytest.raises(UserError, match="expected a number, got"):
+            studio.generate({"model": "dcgan", **params})
+
+
+def _eps() -> bytes:
+    return (b"%!PS-Adobe-3.0 EPSF-3.0\n%%BoundingBox: 0 0 8 8\n"
+            b"newpath 0 0 moveto 8 8 lineto stroke\nshowpage\n%%EOF\n")
+
+
+def _saved(arr, fmt: str) -> bytes:
+    import io
+
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.fromarray(arr).save(buf, format=fmt)
+    return buf.getvalue()
+
+
+def test_only_the_named_upload_formats_are_decoded(studio, extra, client, monkeypatch):
+    from PIL import EpsImagePlugin
+
+    def no_ghostscript(*a, **k):
+        raise AssertionError("an upload reached Ghostscript")
+
+    monkeypatch.setattr(EpsImagePlugin, "Ghostscript", no_ghostscript)
+    rgb = np.random.default_rng(0).integers(0, 255, (12, 10, 3), dtype=np.uint8)
+    wide = (np.arange(120).reshape(12, 10) * 500).astype(np.uint16)
+    refused = {"tiff": _saved(rgb, "TIFF"), "ico": _saved(rgb, "ICO"), "ppm": _saved(rgb, "PPM"),
+               "pgm16": _saved(wide, "PPM"), "tiff32": _saved(wide.astype(np.int32) * 1000, "TIFF"),
+               "eps": _eps()}
+    msg = "upload: not an image file this server can read (use PNG, JPEG, GIF, BMP or WebP)"
+    for name, data in refused.items():
+        with pytest.raises(UserError, match=r"use PNG, JPEG, GIF, BMP or WebP"):
+            studio.detect({}, data)
+        r = client.post("/api/detect", files={"file": (f"x.{name}", data, "image/png")})
+        assert r.status_code == 400 and r.json() == {"error": msg}, name
+    p2p = client_for(Studio(runs=extra))
+    for name in ("pgm16", "tiff32", "eps"):  # the issue's 500s and Ghostscript: a clean 400
+        r = p2p.post("/api/translate", params={"model": "pix2pix"}, files={"file": ("x", refused[name], "image/png")})
+        assert r.status_code == 400 and r.json() == {"error": msg}, name
+    for fmt in ("PNG", "JPEG", "GIF", "BMP", "WEBP"):  # what the message names is read
+        r = p2p.post("/api/translate", params={"model": "pix2pix"}, files={"file": ("x", _saved(rgb, fmt), "image/png")})
+        assert r.status_code == 200, (fmt, r.text[:200])
+    r = p2p.post("/api/translate", params={"model": "pix2pix"}, files={"file": ("x", _saved(wide, "PNG"), "image/png")})
+    assert r.status_code == 200  # 16-bit PNG (mode I;16)
+
+
+def test_32_bit_and_float_pictures_become_modes_png_can_store(tmp_path):
+    from PIL import Image
+
+    from gankit.studio import images
+
+    ids = Image.fromarray((np.arange(64).reshape(8, 8) * 900).astype(np.int32))  # mode I, fits 16 bits
+    assert ids.mode == "I" and images.png_mode(ids).mode == "I;16"
+    assert np.array_equal(np.asarray(images.png_mode(ids)), np.asarray(ids))  # label ids stay exact
+    for im in (Image.fromarray(np.full((8, 8), -7, np.int32)), Image.fromarray(np.linspace(0, 1, 64).reshape(8, 8).astype(np.float32))):
+        out = images.png_mode(im)
+        assert out.mode == "L"
+        out.save(tmp_path / "x.png")  # no "cannot write mode I as PNG"

@@ -228,7 +228,7 @@ def test_slow_and_half_open_clients_time_out_and_others_are_served(root):
         got_partial, got_liar = _recv_all(partial, 5), _recv_all(liar, 5)
         assert time.monotonic() - t0 < 8
         assert got_partial.startswith(b"HTTP/1.1 408") and not got_partial.endswith(b"<still open>")
-        assert got_liar.startswith(b"HTTP/1.1 408") and b"body stopped arriving" in got_liar
+        assert got_liar.startswith(b"HTTP/1.1 408") and b"body did not arrive" in got_liar
         assert not got_liar.endswith(b"<still open>")
         assert all(_recv_all(s, 3) == b"" for s in idle)  # closed by the server
     finally:
@@ -254,5 +254,156 @@ def test_beyond_the_connection_limit_is_a_clean_503(root):
     try:
         assert real_http(srv, "/api/info", timeout=5)[0] == 200  # the limit frees with the connections
     finally:
+        srv.shutdown()
+        srv.server_close()
+
+
+# --------------------------------------------------------------------------- issue 31: hardening
+
+
+@pytest.mark.parametrize("path", ["/api/generate", "/api/playground/new", "/api/playground/step"])
+def test_a_non_ascii_session_id_is_a_clean_refusal(studio, path):
+    assert not SessionStore().valid("abc.\xe9", "1.2.3.4") and not SessionStore().valid("\xe9" * 8 + ".x", "?")
+    c = client_for(studio, origin=None)
+    r = c.post(path, content=b"{}", headers={"Content-Type": "application/json", "X-Gankit-Session": b"abc.\xe9"})
+    assert r.status_code == 403 and "X-Gankit-Session" in r.json()["error"]  # an unknown id: no 500
+    r = client_for(studio).post(path, content=b"{}", headers={"Content-Type": "application/json",
+                                                               "X-Gankit-Session": b"abc.\xe9"})
+    assert r.status_code in (200, 400) and "\n" not in r.text  # same origin: the playground says "session"
+    if path != "/api/generate":
+        assert r.status_code == 400 and "session" in r.json()["error"]
+
+
+def test_the_token_link_redirects_to_a_path_on_the_studio_only(root):
+    srv = make_server(runs=root, token="t" * 20)  # a real socket: a client library would take //x as a host
+    start_in_thread(srv)
+    try:
+        for path, where in [("//evil.com/", "/evil.com/"), ("/\\evil.com/", "/evil.com/"),
+                            ("/%2F%2Fevil.com", "/evil.com"), ("///a/b", "/a/b"), ("/", "/")]:
+            s = socket.create_connection(srv.server_address)
+            s.sendall(f"GET {path}?token={'t' * 20}&x=1 HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n".encode())
+            head = _recv_all(s, 5).split(b"\r\n\r\n")[0].decode().lower().splitlines()
+            s.close()
+            assert head[0].startswith("http/1.1 303") and f"location: {where}?x=1" in head, (path, head)
+    finally:
+        srv.shutdown()
+        srv.server_close()
+
+
+def test_the_seventeenth_session_of_a_client_replaces_its_oldest_as_the_readme_says(root):
+    s = Studio(runs=root)
+    alice, bob = client_for(s, peer=("10.0.0.1", 1)), client_for(s, peer=("10.0.0.2", 1))
+    bob_sid = bob.get("/api/info").json()["session"]
+    assert bob.post("/api/playground/new", json={}, headers={"X-Gankit-Session": bob_sid}).status_code == 200
+    sids = [alice.get("/api/info").json()["session"] for _ in range(s.sessions.per_client + 1)]
+    assert s.sessions.per_client == 16
+    for sid in sids:  # the 17th tab is served: it takes the place of alice's least recently used one
+        assert alice.post("/api/playground/new", json={}, headers={"X-Gankit-Session": sid}).status_code == 200
+    r = alice.post("/api/playground/step", json={"steps": 1}, headers={"X-Gankit-Session": sids[0]})
+    assert r.status_code == 400 and "press Reset" in r.json()["error"]
+    for sid in sids[1:]:
+        assert alice.post("/api/playground/step", json={"steps": 1}, headers={"X-Gankit-Session": sid}).status_code == 200
+    assert bob.post("/api/playground/step", json={"steps": 1}, headers={"X-Gankit-Session": bob_sid}).status_code == 200
+
+
+def test_files_inside_a_run_linked_out_of_the_runs_folder_are_not_read(tmp_path, root):
+    import json
+    import shutil
+
+    from gankit.checkpoint import find_checkpoint
+
+    runs, outside = tmp_path / "runs", tmp_path / "outside"
+    outside.mkdir()
+    z_dim = Studio(runs=root).models.get("dcgan").G.z_dim
+    (outside / "d.json").write_text(json.dumps({"space": "z", "directions": {"secret": [0.5] * z_dim}}))
+    shutil.copytree(root / "dcgan", runs / "dirs")
+    (runs / "dirs" / "directions.json").symlink_to(outside / "d.json")
+    shutil.copytree(root / "dcgan", runs / "net")
+    g = find_checkpoint(runs / "net") / "G"
+    shutil.move(g, outside / "G")
+    g.symlink_to(outside / "G", target_is_directory=True)
+    shutil.copytree(root / "dcgan", runs / "ok")
+    (runs / "ok" / "directions.json").write_text(json.dumps({"space": "z", "directions": {"mine": [0.5] * z_dim}}))
+    c = client_for(Studio(runs=runs))
+    assert c.get("/api/model", params={"model": "ok"}).json()["explore"]["directions"] == ["mine"]
+    r = c.get("/api/model", params={"model": "dirs"})
+    assert r.status_code == 200 and r.json()["explore"]["directions"] is None  # the link is not read
+    for r in (c.get("/api/model", params={"model": "net"}), c.post("/api/generate", json={"model": "net"})):
+        assert r.status_code == 400 and r.json() == {"error": "model: 'net' has files linked outside the runs folder"}
+
+
+# --------------------------------------------------------------------------- slow bodies: a total deadline
+
+
+def _slow_post(host, port, length: int = 100) -> socket.socket:
+    s = socket.create_connection((host, port))
+    s.sendall(b"POST /api/generate HTTP/1.1\r\nHost: 127.0.0.1\r\nOrigin: http://127.0.0.1\r\n"
+              b"Content-Type: application/json\r\nContent-Length: %d\r\n\r\n{" % length)
+    return s
+
+
+def test_the_body_deadline_is_total_and_at_most_15_s_by_default(root):
+    import inspect
+
+    from gankit.studio.server import StudioServer
+
+    assert inspect.signature(StudioServer).parameters["body_timeout"].default <= 15
+    assert Policy().body_timeout <= 15 and Policy.for_host("127.0.0.1").body_timeout <= 15
+    srv = make_server(runs=root, body_timeout=1.5)
+    start_in_thread(srv)
+    s = _slow_post(*srv.server_address)
+    try:
+        t0, got = time.monotonic(), b""
+        s.settimeout(0.25)
+        while time.monotonic() - t0 < 6 and not got:  # one byte every 0.25 s: never 1.5 s idle
+            try:
+                s.sendall(b" ")
+                got = s.recv(4096)
+            except TimeoutError:
+                continue
+            except OSError:
+                break
+        took = time.monotonic() - t0
+        assert got.startswith(b"HTTP/1.1 408") and b"did not arrive within 1.5 s" in got, got[:200]
+        assert 1.2 < took < 3.0, took
+    finally:
+        s.close()
+        srv.shutdown()
+        srv.server_close()
+
+
+def test_250_slow_bodies_do_not_stop_a_normal_request(root):
+    """A bounded, loopback-only load: 250 sockets trickle a body (the connection limit is 256);
+    a normal request still answers within 1 s, and the trickling ones are cut at the deadline."""
+    srv = make_server(runs=root, body_timeout=4.0, header_timeout=4.0)
+    start_in_thread(srv)
+    host, port = srv.server_address
+    assert host == "127.0.0.1"
+    slow: list[socket.socket] = []
+    try:
+        for _ in range(250):
+            slow.append(_slow_post(host, port))
+        t0 = time.monotonic()
+        times = []
+        while time.monotonic() - t0 < 3:  # while they hang (before their deadline)
+            for s in slow:
+                try:
+                    s.send(b" ")
+                except OSError:
+                    pass
+            a = time.monotonic()
+            status, _ = real_http(srv, "/api/info", timeout=5)
+            times.append(time.monotonic() - a)
+            assert status == 200
+            time.sleep(0.5)
+        assert max(times) < 1.0, times
+        cut = 0
+        for s in slow:  # past the deadline each has its 408 and is closed
+            got = _recv_all(s, max(0.1, t0 + 8 - time.monotonic()))
+            cut += got.startswith(b"HTTP/1.1 408") and not got.endswith(b"<still open>")
+        assert cut == len(slow), cut
+    finally:
+        for s in slow:
+            s.close()
         srv.shutdown()
         srv.server_close()

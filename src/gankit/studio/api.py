@@ -43,10 +43,16 @@ def _show(v) -> str:
     return text if len(text) <= 40 else text[:37] + "..."
 
 
+def _not_bool(key: str, v) -> None:
+    if isinstance(v, bool):  # a bool is an int to Python: true would be taken as 1
+        raise UserError(f"{key}: expected a number, got {str(v).lower()}")
+
+
 def _int(p: dict, key: str, default: int | None, lo: int, hi: int) -> int | None:
     v = p.get(key, default)
     if v is None or v == "":
         return default
+    _not_bool(key, v)
     if isinstance(v, int) and not isinstance(v, bool):
         i = v  # exact: no detour through float, which overflows past 1e308
     else:
@@ -66,6 +72,7 @@ def _float(p: dict, key: str, default: float | None, lo: float, hi: float, lo_op
     v = p.get(key, default)
     if v is None or v == "":
         return default
+    _not_bool(key, v)
     try:
         f = float(v)
     except (TypeError, ValueError, OverflowError):
@@ -295,7 +302,13 @@ class Studio:
     def run_sample(self, p: dict) -> bytes:
         """The run's ``samples/latest.png`` bytes."""
         _, path = self._run(p)
-        return monitor.sample_file(path).read_bytes()
+        data = monitor.sample_file(path).read_bytes()
+        # its text chunks were written by training (gankit:run = the run's absolute folder)
+        return images.png_text_map(data, lambda key, value: self._public(value))
+
+    def _public(self, value: str) -> str:
+        """An absolute path as the page may see it: relative to the runs root, else its last part."""
+        return self.models.label(value) if value != monitor.public(value) else value
 
     def compare(self, p: dict) -> dict:
         """Last value of each metric for runs ``names`` (comma list; default: all)."""

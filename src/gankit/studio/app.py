@@ -25,7 +25,7 @@ from fastapi import FastAPI, File, Query, Request, UploadFile
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictInt
 from starlette.exceptions import HTTPException
 
 from ..errors import UserError
@@ -39,7 +39,9 @@ STATIC = Path(__file__).parent / "static"
 MAX_JSON_BYTES = 64 * 1024
 MAX_UPLOAD_BODY = images.MAX_UPLOAD_BYTES + 64 * 1024  # the file plus multipart headers
 Short = Annotated[str, Field(max_length=200)]
-Number = int | float | str
+# Strict: in lax mode pydantic takes JSON true/false as 1/0 ({"batch": true} would be one sample);
+# a boolean where a number belongs is a wrong type (422), as for any other.
+Number = StrictInt | StrictFloat | str
 Seeds = list[Number] | str
 
 
@@ -118,6 +120,8 @@ _TYPE_TAG = re.compile(r"^(int|float|str|bool|list\[.*\]|dict\[.*\])$")  # pydan
 
 def _one_line(err: dict) -> str:
     loc = ".".join(str(x) for x in err.get("loc", ()) if x not in ("body", "query") and not _TYPE_TAG.match(str(x)))
+    if isinstance(err.get("input"), bool):  # clearer than "should be a valid integer" for t: false
+        return f"{loc or 'request'}: expected a number, got {str(err['input']).lower()}"
     return f"{loc or 'request'}: {err.get('msg', 'invalid')}"[:300]
 
 

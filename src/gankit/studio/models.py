@@ -44,6 +44,7 @@ class Loaded:
     id: str
     model: object  # gankit.checkpoint.Model
     label: str = ""  # the checkpoint's path as the page sees it (relative)
+    root: Path | None = None  # files beside the checkpoint are read only when they resolve inside
     lock: threading.Lock = field(default_factory=threading.Lock)
     _directions: dict | None = None
 
@@ -75,6 +76,13 @@ class ModelStore:
                 except ValueError:
                     pass
         return p.name
+
+    def root(self, model_id: str, ckpt: Path) -> Path:
+        """The folder whose files a model may read: the runs root, or for ``--checkpoint`` its
+        run (the step folder's run directory, where directions files may also be)."""
+        if model_id != "checkpoint" and self.runs is not None:
+            return self.runs
+        return ckpt.parent.parent if ckpt.parent.name == "checkpoints" else ckpt
 
     def paths(self) -> dict[str, Path]:
         """Model id -> checkpoint or run directory (runs without a checkpoint yet are left out).
@@ -125,7 +133,11 @@ class ModelStore:
             with self._lock:
                 hit = self._cache.get(key)
             if hit is None:
-                hit = Loaded(model_id, load(ckpt), self.label(ckpt))
+                root = self.root(model_id, ckpt)
+                if not monitor.contained(root, ckpt):  # e.g. checkpoints/step_N/G -> /elsewhere
+                    raise UserError(f"model: {model_id[:80]!r} has files linked outside "
+                                    f"{'the runs folder' if model_id != 'checkpoint' else 'its run'}")
+                hit = Loaded(model_id, load(ckpt), self.label(ckpt), root=root)
                 with self._lock:
                     for old in [k for k in self._cache if k[0] == model_id]:  # an older checkpoint of this run
                         del self._cache[old]
@@ -197,7 +209,7 @@ def capabilities(lm: Loaded) -> dict:
     else:
         why["translate"] = f"{m.config.recipe} is not an image-to-image model (translate needs pix2pix, cyclegan, ...)"
     return {"id": lm.id, "recipe": m.config.recipe, "kind": kind, "shape": list(m.meta.get("shape", [])),
-            "data": m.meta.get("name"), "step": m.step, "path": lm.label, "generate": gen, "explore": explore,
+            "data": monitor.public(m.meta.get("name")), "step": m.step, "path": lm.label, "generate": gen, "explore": explore,
             "translate": translate, "why": why}
 
 
@@ -217,7 +229,7 @@ def directions(lm: Loaded) -> dict | None:
     ckpt = Path(lm.model.path)
     files = [folder / name for folder in (ckpt, ckpt.parent.parent) for name in DIRECTION_FILES]
     for f in files:  # step dir, then the run dir
-        if f.is_file():
+        if f.is_file() and (lm.root is None or monitor.inside(lm.root, f)):
             try:
                 vecs, meta = load_directions(f, default_space="z")
             except UserError:

@@ -8,14 +8,16 @@ a torn last line of ``metrics.jsonl`` is skipped and picked up on the next poll.
 Runs are addressed by their path relative to the root (``"dcgan-digits"``, ``"sweep/a"``);
 a name is only ever resolved by looking it up in :func:`find_runs`'s listing, so a request
 cannot reach files outside the root. Symbolic links are resolved and must stay inside: a run
-folder that links elsewhere is not listed, and a file of a run (``samples/latest.png``,
-``metrics.jsonl``, ``config.yaml``) that resolves outside its run is treated as missing.
+folder that links elsewhere is not listed, a file of a run (``samples/latest.png``,
+``metrics.jsonl``, ``config.yaml``) that resolves outside its run is treated as missing, and
+a checkpoint with anything linked outside (:func:`contained`) is not loaded.
 """
 from __future__ import annotations
 
 import math
+import os
 import threading
-from pathlib import Path
+from pathlib import Path, PurePath
 
 from ..errors import UserError
 
@@ -36,6 +38,35 @@ def inside(root: str | Path, path: str | Path) -> bool:
         return True
     except (ValueError, OSError, RuntimeError):  # RuntimeError: a symlink loop
         return False
+
+
+def public(value):
+    """``value`` as a client may see it: an absolute path becomes its last part (a run trained
+    with ``--data /home/me/faces`` shows ``faces``); anything else is returned as it is."""
+    if isinstance(value, str) and (value.startswith(("/", "~", "\\")) or value[1:3] in (":\\", ":/")):
+        return PurePath(value.replace("\\", "/")).name or value[:1]
+    return value
+
+
+def contained(root: str | Path, folder: str | Path, most: int = 10_000) -> bool:
+    """True when ``folder`` and everything below it, symbolic links followed, resolve inside
+    ``root``: a checkpoint whose ``G`` (or one of its files) links elsewhere is not loaded.
+    At most ``most`` entries are looked at (more is taken as not contained); a link back up
+    the tree is walked once."""
+    if not inside(root, folder):
+        return False
+    seen, n = set(), 0
+    for here, dirs, files in os.walk(folder, followlinks=True):
+        real = Path(here).resolve()
+        if real in seen:
+            dirs[:] = []
+            continue
+        seen.add(real)
+        for name in dirs + files:
+            n += 1
+            if n > most or not inside(root, Path(here) / name):
+                return False
+    return True
 
 
 def run_file(run: Path, rel: str) -> Path | None:
@@ -133,7 +164,7 @@ def config_summary(run: Path) -> dict:
     data = cfg.get("data") if isinstance(cfg.get("data"), dict) else {}
     loop = cfg.get("loop") if isinstance(cfg.get("loop"), dict) else {}
     loss = cfg.get("loss") if isinstance(cfg.get("loss"), dict) else {}
-    return {"recipe": cfg.get("recipe"), "data": data.get("name"), "steps": loop.get("steps"),
+    return {"recipe": cfg.get("recipe"), "data": public(data.get("name")), "steps": loop.get("steps"),
             "loss": loss.get("name"), "batch_size": data.get("batch_size")}
 
 

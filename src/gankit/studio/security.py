@@ -16,8 +16,9 @@ One ASGI middleware (:class:`Guard`) runs before any route:
   issued (header ``X-Gankit-Session``) or the token in a header. A foreign Origin is 403.
   Browsers cannot add those headers to a cross-site request without a CORS preflight, which
   the studio never grants.
-* **Slow bodies.** A request body that stops arriving for ``body_timeout`` seconds ends in
-  408 (the header timeout is the server's, see :mod:`.server`).
+* **Slow bodies.** A request body must arrive whole within ``body_timeout`` seconds of the
+  app's first read, however it trickles, else 408 and the connection is closed (the request
+  head has its own total deadline in :mod:`.server`).
 
 Every response also carries ``Content-Security-Policy``, ``X-Content-Type-Options`` and
 ``Cache-Control: no-store`` (static files excepted) headers.
@@ -30,7 +31,7 @@ import json
 import secrets
 import socket
 from dataclasses import dataclass, field
-from urllib.parse import parse_qsl, urlencode, urlsplit
+from urllib.parse import parse_qsl, quote, urlencode, urlsplit
 
 from starlette.exceptions import HTTPException
 
@@ -73,7 +74,7 @@ class Policy:
     host: str = "127.0.0.1"
     token: str | None = None
     allow_hosts: tuple[str, ...] = ()
-    body_timeout: float = 10.0
+    body_timeout: float = 15.0  # seconds for a whole request body (a total deadline)
     cookie: str = "gankit_token"
     names: frozenset = field(init=False)
 
@@ -87,7 +88,7 @@ class Policy:
 
     @classmethod
     def for_host(cls, host: str, token: str | None = None, allow_hosts=(), port: int = 0,
-                 body_timeout: float = 10.0) -> Policy:
+                 body_timeout: float = 15.0) -> Policy:
         """The policy of a studio on ``host``: beyond loopback a token is required (a new random
         one unless ``token`` is given)."""
         if token is None and not is_loopback(host):
@@ -153,17 +154,24 @@ class Guard:
         return None
 
     def _timed(self, receive):
+        """``receive`` under one deadline for the whole body, ``body_timeout`` s from the first
+        read: a per-read timeout would restart with each byte, so a client trickling one byte
+        every few seconds could hold its connection (one of ``limit_concurrency``) for days."""
         timeout = self.policy.body_timeout
+        deadline = None
         done = False  # once the body is complete, receive() only waits for a disconnect: untimed
 
         async def receive_within():
-            nonlocal done
+            nonlocal done, deadline
             if done:
                 return await receive()
+            loop = asyncio.get_running_loop()
+            if deadline is None:
+                deadline = loop.time() + timeout
             try:
-                message = await asyncio.wait_for(receive(), timeout)
+                message = await asyncio.wait_for(receive(), max(0.0, deadline - loop.time()))
             except TimeoutError:
-                raise HTTPException(408, f"request: the body stopped arriving for {timeout:g} s",
+                raise HTTPException(408, f"request: the body did not arrive within {timeout:g} s",
                                     headers={"Connection": "close"}) from None
             done = message["type"] != "http.request" or not message.get("more_body", False)
             return message
@@ -223,7 +231,9 @@ async def _error(send, status: int, message: str) -> None:
 
 async def _redirect_setting_cookie(scope, send, pol: Policy, query: dict) -> None:
     rest = urlencode([(k, v) for k, v in query.items() if k != "token"])
-    where = scope["path"] + ("?" + rest if rest else "")
+    # A path on this studio only: "//evil.com/" (or "/\\evil.com") as a Location would be another
+    # host to the browser (an open redirect), so the leading slashes collapse to one.
+    where = quote("/" + scope["path"].lstrip("/\\")) + ("?" + rest if rest else "")
     cookie = f"{pol.cookie}={pol.token}; Path=/; HttpOnly; SameSite=Strict"
     await send({"type": "http.response.start", "status": 303,
                 "headers": [(b"location", where.encode()), (b"set-cookie", cookie.encode()),

@@ -3,8 +3,10 @@
 uvicorn parses HTTP (h11), closes idle keep-alive connections (``timeout_keep_alive``), refuses
 headers beyond h11's size limit and answers 503 beyond ``limit_concurrency`` connections or
 requests. One thing it does not do is time out a request head that never completes, so the
-protocol here adds that (``header_timeout``: 408, then the connection is closed); a body that
-stops arriving is timed by :class:`gankit.studio.security.Guard`. Uvicorn's event loop holds
+protocol here adds that (``header_timeout``, a total deadline: 408, then the connection is
+closed); a body gets its own total deadline from :class:`gankit.studio.security.Guard`
+(``body_timeout``), so a client that trickles a byte at a time holds a connection for
+seconds, not days. Bytes that are not HTTP get uvicorn's 400, as one line of JSON. Uvicorn's event loop holds
 every connection without a thread each, so half-open connections cost a socket, not a thread.
 
 The socket is bound when the server is made (a port in use is a one-line error at once;
@@ -12,6 +14,7 @@ The socket is bound when the server is made (a port in use is a one-line error a
 """
 from __future__ import annotations
 
+import json
 import socket
 import threading
 import time
@@ -60,6 +63,16 @@ class _HeadTimeoutProtocol(H11Protocol):
             self._head_timer.cancel()
         super().connection_lost(exc)
 
+    def send_400_response(self, msg: str) -> None:
+        """uvicorn's answer to bytes that are not HTTP, as the studio's one line of JSON."""
+        body = json.dumps({"error": f"request: {msg.rstrip('.').lower()}"}).encode()
+        headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
+                   (b"connection", b"close")]
+        for event in (h11.Response(status_code=400, headers=headers, reason=b"Bad Request"),
+                      h11.Data(data=body), h11.EndOfMessage()):
+            self.transport.write(self.conn.send(event))
+        self.transport.close()
+
     def _head_timeout(self) -> None:
         if self.transport.is_closing() or (self.cycle is not None and not self.cycle.response_complete):
             return  # closed, or the app is serving a request (its body reads are timed by the Guard)
@@ -73,7 +86,7 @@ class StudioServer:
 
     def __init__(self, studio: Studio, host: str = "127.0.0.1", port: int = 0, verbose: bool = False,
                  token: str | None = None, allow_hosts=(), limit_concurrency: int = 256,
-                 header_timeout: float = 10.0, body_timeout: float = 10.0, keep_alive: int = 5,
+                 header_timeout: float = 10.0, body_timeout: float = 15.0, keep_alive: int = 5,
                  workers: int = 2, queue: int = 128):
         self.studio = studio
         try:

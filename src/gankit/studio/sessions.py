@@ -59,10 +59,10 @@ class SessionStore:
 
     def valid(self, sid: str | None, client: str) -> bool:
         """True when ``sid`` is an id this store issued to ``client``."""
-        if not sid or len(sid) > 64 or sid.count(".") != 1:
-            return False
+        if not sid or len(sid) > 64 or sid.count(".") != 1 or not sid.isascii():
+            return False  # compare_digest refuses non-ASCII str (a header may carry any latin-1 byte)
         nonce, mac = sid.split(".")
-        return hmac.compare_digest(mac, self._sign(nonce, client))
+        return hmac.compare_digest(mac.encode(), self._sign(nonce, client).encode())
 
     # ------------------------------------------------------------------ sessions
     def _expire(self, now: float) -> None:
