@@ -13,6 +13,12 @@ from __future__ import annotations
 import numpy as np
 
 BINARIZE_MODES = ("hard", "bernoulli")
+NOTE_NAMES = ("C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B")
+
+
+def note_name(pitch: int) -> str:
+    """MIDI number -> scientific pitch name (60 -> ``C4``)."""
+    return f"{NOTE_NAMES[pitch % 12]}{pitch // 12 - 1}"
 
 
 def binarize(x, mode: str = "hard", seed: int = 0) -> np.ndarray:

@@ -24,19 +24,13 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..data.pianoroll import binarize, binarize_mode, roll_to_notes
+from ..data.pianoroll import binarize, binarize_mode, note_name, roll_to_notes
 from ..errors import UserError
 from . import music_audio
 
 TICKS_PER_BEAT = 480
 VELOCITY = 80
-NOTE_NAMES = ("C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B")
 GRID_MAX = 16
-
-
-def note_name(pitch: int) -> str:
-    """MIDI number -> scientific pitch name (60 -> ``C4``)."""
-    return f"{NOTE_NAMES[pitch % 12]}{pitch // 12 - 1}"
 
 
 def music_info(info: dict, n_tracks: int) -> dict:
