@@ -159,7 +159,7 @@ def test_report_layout_and_model_report(monkeypatch):
         return torch.as_tensor(np.where(chorale_like(n, seed=seed % 7), 1.0, -1.0))
     model.sample = sample
     out = mm.evaluate_music_model(model, n=0, seed=0)
-    assert calls == [30] and out["n"] == 30 and out["binarize"] == "hard"
+    assert calls == [500, 500] and out["n"] == mm.MIN_N and out["binarize"] == "hard"  # 2 chunks
     keys = list(out)
     assert keys.index("EB/hi/data") + 1 == keys.index("EB/hi/model")
     assert out["TD/hi-lo/data"] == pytest.approx(out["TD/hi-lo/model"], abs=0.1)

@@ -55,6 +55,7 @@ from ..data.pianoroll import binarize, binarize_mode, roll_to_notes
 
 QUALIFIED_STEPS = 2  # a qualified note lasts >= an eighth on the 16th grid (see QN above)
 CHUNK = 500
+MIN_N = 1000  # default samples per report: at least this many, so a 3-seed mean is stable
 # Harte et al. 2006, eq. 2: the angles (per pitch class l) and radii of the 6-D tonal space
 _ANGLES = np.array([7 * np.pi / 6, 7 * np.pi / 6, 3 * np.pi / 2, 3 * np.pi / 2, 2 * np.pi / 3, 2 * np.pi / 3])
 _RADII = np.array([1.0, 1.0, 1.0, 1.0, 0.5, 0.5])
@@ -279,9 +280,10 @@ def sample_rolls(model, n: int, seed: int = 0) -> np.ndarray:
 
 def evaluate_music_model(model, n: int = 0, seed: int = 0) -> dict:
     """The music report of a loaded checkpoint: ``n`` samples (default: as many as the
-    held-out split has) beside the held-out rolls: ``K/data``, ``K/model``, ``OA/K/model``."""
+    held-out split has, at least :data:`MIN_N`) beside the held-out rolls: ``K/data``,
+    ``K/model``, ``OA/K/model``."""
     held, info, split = _held_out(model.config.data)
-    n = n or len(held)
+    n = n or max(len(held), MIN_N)
     rolls = sample_rolls(model, n, seed)
     return {"n": n, "n_data": len(held), "split": split, "binarize": binarize_mode(model.config),
             "step": model.step, "recipe": model.config.recipe, **compare({"model": rolls}, held, info)}
@@ -289,7 +291,8 @@ def evaluate_music_model(model, n: int = 0, seed: int = 0) -> dict:
 
 def evaluate_music_real(data: str, n: int = 0, seed: int = 0) -> dict:
     """Reference points of dataset ``data`` (``gankit eval --real-vs-real --data NAME``): ``n``
-    examples of the training split (default: as many as the held-out split has) and ``n``
+    examples of the training split (default: as many as the held-out split has, at least
+    :data:`MIN_N`, or the whole split if smaller) and ``n``
     random-notes rolls (:func:`random_notes`, drawn from the training split), each beside the
     held-out split: ``K/data``, ``K/train``, ``K/random``, ``OA/K/train``, ``OA/K/random``."""
     from ..config import DataConfig
@@ -297,7 +300,7 @@ def evaluate_music_real(data: str, n: int = 0, seed: int = 0) -> dict:
 
     held, info, split = _held_out(DataConfig(name=data))
     train = load_data(DataConfig(name=data), "train").x
-    n = n or len(held)
+    n = min(n or max(len(held), MIN_N), len(train))
     g = torch.Generator().manual_seed(seed)
     sub = train[torch.randperm(len(train), generator=g)[:n]].numpy().astype(bool)
     base = random_notes(sub, n, seed)
