@@ -170,7 +170,7 @@ def test_docs_screenshots(browser, tmp_path_factory):
         _wait_render(page, 0)
         for cls, stroke in ((1, [(0.3, 0.3), (0.32, 0.34), (0.28, 0.31)]), (2, [(0.62, 0.58), (0.7, 0.62), (0.66, 0.7)]),
                             (3, [(0.3, 0.75), (0.34, 0.72)])):
-            page.fill("#paint-size", "9")
+            page.fill("#paint-size", "6")
             page.dispatch_event("#paint-size", "input")
             page.click(f"#paint-palette .swatch-btn[data-id='{cls}']")
             n = _renders(page)
