@@ -220,22 +220,26 @@ def to_audio(roll: np.ndarray, info: dict, rate: int = music_audio.RATE) -> np.n
 # --------------------------------------------------------------------------- the writer
 
 
+def write_rolls(rolls: np.ndarray, out: Path, info: dict, text: dict, head: str) -> dict[str, Path]:
+    """Binary rolls ``[N, T, B, S, P]`` -> ``NNNNNN.mid`` / ``.png`` / ``.wav`` and ``grid.png``
+    in ``out``; ``text``: the provenance every file carries; ``head``: the pictures' title.
+    (Real phrases too: ``write_rolls(data.x.numpy(), ...)`` renders a dataset to listen to.)"""
+    out = Path(out)
+    for i, roll in enumerate(rolls):
+        to_midi(roll, info, {**text, "gankit:index": i}, f"{head}, sample {i}").save(str(out / f"{i:06d}.mid"))
+        music_audio.write_wav(out / f"{i:06d}.wav", to_audio(roll, info))
+    save_rolls(rolls, [out / f"{i:06d}.png" for i in range(len(rolls))], info,
+               [f"{head}, sample {i}" for i in range(len(rolls))], pnginfo=text)
+    save_grid(rolls, out / "grid.png", info, head)
+    return {"midi": out, "audio": out, "pianorolls": out, "grid": out / "grid.png"}
+
+
 def write(x: torch.Tensor, out: Path, model, provenance: dict) -> dict[str, Path]:
     """``gankit sample`` for music: ``NNNNNN.mid`` / ``.png`` / ``.wav`` per sample, ``grid.png``."""
-    out = Path(out)
-    info = model.meta.get("info", {})
     mode = binarize_mode(model.config)
     rolls = to_rolls(x, mode, int(provenance.get("gankit:seed", 0)))
-    text = {**provenance, "gankit:binarize": mode}
-    for i, roll in enumerate(rolls):
-        to_midi(roll, info, {**text, "gankit:index": i}, f"{model.config.recipe} sample {i}").save(
-            str(out / f"{i:06d}.mid"))
-        music_audio.write_wav(out / f"{i:06d}.wav", to_audio(roll, info))
-    head = f"{model.config.recipe} step {model.step}"
-    save_rolls(rolls, [out / f"{i:06d}.png" for i in range(len(rolls))], info,
-               [f"{head}, sample {i} ({mode})" for i in range(len(rolls))], pnginfo=text)
-    save_grid(rolls, out / "grid.png", info, f"{head} ({mode} binarisation)")
-    return {"midi": out, "audio": out, "pianorolls": out, "grid": out / "grid.png"}
+    return write_rolls(rolls, out, model.meta.get("info", {}), {**provenance, "gankit:binarize": mode},
+                       f"{model.config.recipe} step {model.step} ({mode} binarisation)")
 
 
 def preview(x, path, meta: dict, real=None, title: str = "") -> None:
