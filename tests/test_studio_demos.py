@@ -14,7 +14,7 @@ from PIL import Image
 
 from gankit.studio import Studio
 from gankit.studio.demos import QuizStore, paint_spec, score, wilson
-from studio_demos_support import demo_root
+from studio_demos_support import demo_root, has_music21
 from test_studio_support import client_for, decode_data_url
 
 pytestmark = pytest.mark.usefixtures("one_thread")
@@ -169,6 +169,20 @@ def test_paint_refuses_bad_bodies(client):
     one_line_error(client.get("/api/paint"), 405)
 
 
+def test_the_demo_routes_need_the_token_beyond_loopback(studio):
+    from gankit.studio.security import Policy
+
+    pol = Policy.for_host("0.0.0.0")
+    c = client_for(studio, pol)
+    for method, path, body in (("get", "/api/demos?model=spade", None), ("post", "/api/paint", {"labels": []}),
+                               ("post", "/api/quiz/new", {}), ("post", "/api/quiz/score", {}),
+                               ("post", "/api/listen", {}), ("get", "/api/listen/wav", None)):
+        kw = {"json": body} if body is not None else {}
+        assert "token" in one_line_error(getattr(c, method)(path, **kw), 403), path
+    ok = c.get("/api/demos", params={"model": "spade"}, headers={"X-Gankit-Token": pol.token})
+    assert ok.status_code == 200 and ok.json()["paint"]["mode"] == "labels"
+
+
 # --------------------------------------------------------------------------- real or fake?
 
 
@@ -252,3 +266,53 @@ def test_the_quiz_store_is_bounded_without_evicting_open_quizzes():
 
     with pytest.raises(NotFound):
         expired.score(qid, ["real"])
+
+
+# --------------------------------------------------------------------------- listen
+
+needs_music = pytest.mark.skipif(not has_music21(), reason="the music extra (music21, mido) is not installed")
+
+
+@needs_music
+def test_listen_gives_a_roll_a_midi_file_and_a_wav(client):
+    import wave
+
+    import mido
+
+    tracks = client.get("/api/demos", params={"model": "musegan"}).json()["listen"]["tracks"]
+    assert tracks == ["Soprano", "Alto", "Tenor", "Bass"]
+    r = client.post("/api/listen", json={"model": "musegan", "seed": 4})
+    assert r.status_code == 200, r.text
+    s = r.json()
+    assert decode_data_url(s["roll"]).text["gankit:seed"] == "4"
+    assert s["midi"].startswith("data:audio/midi;base64,")
+    mid = mido.MidiFile(file=io.BytesIO(base64.b64decode(s["midi"].split(",", 1)[1])))
+    assert [t.name for t in mid.tracks[1:]] == tracks
+    notes = sum(1 for t in mid.tracks for m in t if m.type == "note_on" and m.velocity > 0)
+    assert notes == s["notes"] > 0
+    w = client.get(s["wav"])
+    assert w.status_code == 200 and w.headers["content-type"] == "audio/wav"
+    with wave.open(io.BytesIO(w.content)) as fh:
+        assert (fh.getnchannels(), fh.getsampwidth()) == (2, 2)
+        seconds = fh.getnframes() / fh.getframerate()
+        pcm = torch.frombuffer(bytearray(fh.readframes(fh.getnframes())), dtype=torch.int16)
+    assert s["seconds"] <= seconds < s["seconds"] + 1  # the phrase plus the last release
+    assert pcm.abs().max() > 1000  # not silent
+    same = client.post("/api/listen", json={"model": "musegan", "seed": 4}).json()
+    other = client.post("/api/listen", json={"model": "musegan", "seed": 5}).json()
+    assert same["midi"] == s["midi"] and other["midi"] != s["midi"]  # a pure function of the seed
+
+
+@pytest.mark.parametrize("method, path, kw, status, words", [
+    ("post", "/api/listen", {"json": {"model": "dcgan"}}, 400, "Listen plays music checkpoints"),
+    ("post", "/api/listen", {"json": {"model": "musegan", "seed": -1}}, 400, "seed must be in"),
+    ("post", "/api/listen", {"json": {"model": "musegan", "seed": True}}, 422, "seed"),
+    ("post", "/api/listen", {"json": {"model": "musegan", "n": 3}}, 422, "n: Extra inputs"),
+    ("get", "/api/listen/wav", {"params": {"model": "musegan", "seed": "x"}}, 400, "seed: expected a whole"),
+    ("get", "/api/listen/wav", {"params": {"model": "dcgan"}}, 400, "Listen plays music checkpoints"),
+    ("get", "/api/listen/wav", {"params": {"model": "m" * 201}}, 422, "model"),
+])
+def test_listen_refuses_bad_input_with_one_line(client, method, path, kw, status, words):
+    if "musegan" in json.dumps(kw) and not has_music21():
+        pytest.skip("no musegan run without the music extra")
+    assert words in one_line_error(getattr(client, method)(path, **kw), status)

@@ -1,12 +1,14 @@
 """The studio's demo tabs end to end in headless Chromium (Debian's ``/usr/bin/chromium``,
 driven by Playwright as in tests/test_studio_browser.py; never a browser download): paint
 strokes and see the output change; take the real-or-fake quiz to the end and check the shown
-fool rate against a count by hand from the answers given and the server's truth.
+fool rate against a count by hand from the answers given and the server's truth; compose music
+samples and see their piano rolls, load their WAVs and download a MIDI file.
 
 Screenshots for the README: ``GANKIT_SCREENSHOTS=docs/img pytest
 tests/test_studio_demos_browser.py -k docs`` writes ``docs/img/studio-paint.png`` and
-``docs/img/studio-quiz.png``; ``GANKIT_SCREENSHOT_RUNS=DIR`` uses the runs under DIR (e.g.
-longer-trained ``spade`` and ``dcgan`` runs) instead of the tests' tiny ones.
+``docs/img/studio-quiz.png`` (and ``studio-listen.png``); ``GANKIT_SCREENSHOT_RUNS=DIR`` uses the
+runs under DIR (longer-trained ``spade``, ``dcgan`` and ``musegan`` runs) instead of the tests'
+tiny ones.
 """
 from __future__ import annotations
 
@@ -17,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from gankit.studio import make_server, start_in_thread
-from studio_demos_support import demo_root
+from studio_demos_support import demo_root, has_music21
 from test_studio_browser import ARGS, CHROMIUM, _open, _tab, _why_skip
 
 pytestmark = [pytest.mark.skipif(_why_skip() is not None, reason=str(_why_skip())),
@@ -78,7 +80,9 @@ def _drag(page, points) -> None:
 def _grid(page) -> list[int]:
     return page.evaluate("""() => { const c = document.querySelector('#paint-canvas');
         const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
-        const out = []; for (let i = 0; i < d.length; i += 4 * 97) out.push(d[i], d[i + 1], d[i + 2]); return out; }""")
+        const out = [];
+        for (let i = 0; i < d.length; i += 4 * 97) out.push(d[i], d[i + 1], d[i + 2]);
+        return out; }""")
 
 
 @pytest.mark.parametrize("model", ["spade", "edges"])
@@ -96,6 +100,13 @@ def test_painting_strokes_changes_the_output(page, model, tmp_path):
     _wait_render(page, n)
     page.wait_for_function("(src) => document.querySelector('#paint-out').src !== src", arg=first)
     assert page.get_attribute("#paint-out", "src").startswith("data:image/png;base64,")
+    if model == "spade":  # the label map download is what `gankit translate --input` reads
+        with page.expect_download() as dl:
+            page.click("#paint-labels")
+        from gankit.translate import read_labels
+
+        ids = read_labels(Path(dl.value.path()), 16, 4)
+        assert set(ids.unique().tolist()) == {0, 2} and int((ids == 2).sum()) > 10
     # the eraser paints the background back
     n = _renders(page)
     page.click("#paint-eraser")
@@ -152,12 +163,35 @@ def test_quiz_end_to_end(page, server, tmp_path):
     page.screenshot(path=tmp_path / "quiz.png", full_page=True)
 
 
+@pytest.mark.skipif(not has_music21(), reason="the music extra (music21, mido) is not installed")
+def test_listen_composes_plays_and_downloads(page, tmp_path):
+    _model(page, "musegan")
+    _tab(page, "listen")
+    page.fill("#listen-seed", "7")
+    page.select_option("#listen-n", "2")
+    page.click("#listen-go")
+    page.wait_for_function("() => document.querySelectorAll('#listen-list .listen-item').length === 2")
+    page.wait_for_function("() => [...document.querySelectorAll('#listen-list img')].every((i) => i.naturalWidth > 0)")
+    # the browser loads the server's WAV (same origin, as the page's security policy wants)
+    page.wait_for_function("() => [...document.querySelectorAll('#listen-list audio')].every((a) => a.duration > 10)")
+    captions = page.eval_on_selector_all("#listen-list figcaption span:first-child", "s => s.map(x => x.textContent)")
+    assert captions[0].startswith("seed 7 · ") and captions[1].startswith("seed 8 · ")
+    with page.expect_download() as dl:
+        page.click("#listen-list .listen-item:first-child a[download$='.mid']")
+    assert dl.value.suggested_filename == "gankit-musegan-seed7.mid"
+    assert Path(dl.value.path()).read_bytes()[:4] == b"MThd"
+    _model(page, "dcgan")
+    assert "Listen plays music checkpoints" in page.inner_text("#page-listen [data-unavailable]")
+    page.screenshot(path=tmp_path / "listen.png", full_page=True)
+
+
 # --------------------------------------------------------------------------- README screenshots
 
 
 @pytest.mark.skipif(not os.environ.get("GANKIT_SCREENSHOTS"), reason="set GANKIT_SCREENSHOTS=docs/img to make them")
 def test_docs_screenshots(browser, tmp_path_factory):
-    """``$GANKIT_SCREENSHOTS/studio-paint.png`` and ``studio-quiz.png``."""
+    """``$GANKIT_SCREENSHOTS/studio-paint.png``, ``studio-quiz.png`` and, with a ``musegan`` run,
+    ``studio-listen.png``."""
     out = Path(os.environ["GANKIT_SCREENSHOTS"])
     out.mkdir(parents=True, exist_ok=True)
     runs = os.environ.get("GANKIT_SCREENSHOT_RUNS") or demo_root(tmp_path_factory)
@@ -191,6 +225,16 @@ def test_docs_screenshots(browser, tmp_path_factory):
         page.wait_for_selector("#quiz-result:not([hidden])")
         page.wait_for_timeout(300)
         page.screenshot(path=out / "studio-quiz.png", full_page=True)
+
+        if "musegan" in page.eval_on_selector_all("#model option", "os => os.map(o => o.value)"):
+            _model(page, "musegan")
+            _tab(page, "listen")
+            page.select_option("#listen-n", "2")
+            page.click("#listen-go")
+            page.wait_for_function("() => [...document.querySelectorAll('#listen-list audio')].length === 2 && "
+                                   "[...document.querySelectorAll('#listen-list audio')].every((a) => a.duration > 0)")
+            page.wait_for_timeout(300)
+            page.screenshot(path=out / "studio-listen.png")
     finally:
         ctx.close()
         srv.shutdown()

@@ -10,6 +10,7 @@ and a full quiz store into 429, and runs the model calls in its bounded worker p
 ``GET /api/demos?model=ID``: which demos the model has. ``POST /api/paint``: a painted grid
 (JSON rows of palette ids) -> the model's output. ``POST /api/quiz/new``: ``n`` pictures, half
 real, and a quiz id. ``POST /api/quiz/score``: one "real"/"fake" per picture -> the scores.
+``POST /api/listen``: a music sample's piano roll and MIDI file; ``GET /api/listen/wav``: its WAV.
 """
 from __future__ import annotations
 
@@ -37,6 +38,12 @@ class QuizNewBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
     model: Annotated[str, Field(max_length=200)] | None = None
     n: StrictInt | None = None
+
+
+class ListenBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    model: Annotated[str, Field(max_length=200)] | None = None
+    seed: StrictInt | None = None
 
 
 class QuizScoreBody(BaseModel):
@@ -68,5 +75,17 @@ def demo_router(demos: Demos, answer) -> APIRouter:
     @router.post("/api/quiz/score", max_body_size=MAX_QUIZ_BYTES)
     async def quiz_score(body: QuizScoreBody):
         return await answer(demos.quiz_score, _params(body))
+
+    @router.post("/api/listen", max_body_size=MAX_QUIZ_BYTES)
+    async def listen(body: ListenBody | None = None):
+        return await answer(demos.listen, _params(body) if body else {}, is_heavy=True)
+
+    @router.get("/api/listen/wav")
+    async def listen_wav(model: Annotated[str, Query(max_length=200)] = "",
+                         seed: Annotated[str, Query(max_length=40)] = ""):
+        out = await answer(demos.listen_wav, {"model": model, "seed": seed}, is_heavy=True, png=True)
+        if out.status_code == 200:  # `answer` labels bytes as PNG; these are a WAV file
+            out.headers["content-type"] = "audio/wav"
+        return out
 
     return router

@@ -1,4 +1,5 @@
-"""The lectures' interactive demos in the studio: paint a scene, and "real or fake?".
+"""The lectures' interactive demos in the studio: paint a scene, "real or fake?" (and listen:
+a music checkpoint's samples, :mod:`.listen`).
 
 **Paint a scene** (GauGAN: Park et al. 2019, "Semantic image synthesis with spatially-adaptive
 normalization"; pix2pix's edges -> photo: Isola et al. 2017). The page keeps a *grid* of palette
@@ -36,8 +37,10 @@ from .. import __version__
 from .. import generate as gen
 from .. import translate as tr
 from ..errors import UserError
+from ..modality import modality
 from . import images, models, render
 from .api import MAX_SEED, _int
+from .listen import listen, listen_spec, listen_wav
 from .monitor import NotFound
 from .sessions import SessionsFull
 
@@ -188,7 +191,7 @@ def quiz_spec(lm: models.Loaded) -> tuple[dict | None, str | None]:
     if g is None or g["points"] or g["text"]:
         why = (f"{recipe} translates inputs (try Paint a scene or Translate)" if cap["translate"] else
                f"{recipe} draws 2D points" if g and g["points"] else
-               f"{recipe} needs a text prompt" if g else cap["why"]["generate"])
+               f"{recipe} needs a text prompt" if g else f"{recipe} makes {modality(lm.model.meta).what} samples")
         return None, f"the quiz shows images sampled from noise beside real ones; {why}"
     return {"sizes": [QUIZ_MIN, QUIZ_MAX], "default": QUIZ_DEFAULT}, None
 
@@ -296,7 +299,7 @@ class Demos:
         """Which demos the model ``p["model"]`` has, and why not the others."""
         lm = self._model(p)
         out, why = {"model": lm.id}, {}
-        for name, fn in (("paint", paint_spec), ("quiz", quiz_spec)):
+        for name, fn in (("paint", paint_spec), ("quiz", quiz_spec), ("listen", listen_spec)):
             out[name], reason = fn(lm)
             if reason:
                 why[name] = reason
@@ -322,3 +325,9 @@ class Demos:
 
     def quiz_score(self, p: dict) -> dict:
         return self.quizzes.score(str(p.get("quiz") or ""), p.get("answers"))
+
+    def listen(self, p: dict) -> dict:
+        return listen(self._model(p), p)
+
+    def listen_wav(self, p: dict) -> bytes:
+        return listen_wav(self._model(p), p)

@@ -1,5 +1,5 @@
-// gankit studio: the lectures' demos, "Paint a scene" (GauGAN / pix2pix edges -> photo) and
-// "Real or fake?" (HYPE, Zhou et al. 2019). app.js imports this module and calls
+// gankit studio: the lectures' demos, "Paint a scene" (GauGAN / pix2pix edges -> photo),
+// "Real or fake?" (HYPE, Zhou et al. 2019) and "Listen" (music checkpoints). app.js imports this module and calls
 // initDemos(helpers) once, demosModel(id) when the model changes and demosPage(name) when a tab
 // is shown; everything else goes through the JSON API of gankit.studio.demo_routes.
 
@@ -10,6 +10,7 @@ export function initDemos(helpers) {
   h = helpers;
   initPaint();
   initQuiz();
+  initListen();
 }
 
 export async function demosModel(id) {
@@ -25,6 +26,7 @@ export async function demosModel(id) {
   const none = "start the studio with --checkpoint C or --runs DIR to load a model";
   paintModel(s && s.paint, s ? s.why.paint : none);
   quizModel(s && s.quiz, s ? s.why.quiz : none);
+  listenModel(s && s.listen, s ? s.why.listen : none);
   document.body.dataset.demos = id || ""; // ready (what the browser tests wait for)
   if (h.state.page === "paint") paintShown();
 }
@@ -79,6 +81,7 @@ function paintModel(spec, why) {
   h.$("#paint-size").max = Math.max(2, Math.round(spec.grid / 4));
   h.$("#paint-size").value = Math.max(1, Math.round(spec.grid / 16));
   h.$("#paint-size-out").textContent = h.$("#paint-size").value;
+  h.$("#paint-labels").hidden = spec.mode !== "labels";
   h.$("#paint-hint").textContent = spec.mode === "labels"
     ? `Paint with the model's ${spec.palette.length} label classes on a ${spec.grid}×${spec.grid} label map (the model's input); the output follows as you paint.`
     : `Draw dark strokes on white, like the model's edge maps (${spec.grid}×${spec.grid} pixels); the output follows as you paint.`;
@@ -138,6 +141,11 @@ function drawGrid() {
   ctx.imageSmoothingEnabled = false;
   ctx.drawImage(small, 0, 0, c.width, c.height);
   h.$("#paint-download").href = c.toDataURL("image/png");
+  if (paint.spec.mode === "labels") { // class ids as gray levels: what `gankit translate --input` reads
+    paint.grid.forEach((v, k) => { im.data.set([v, v, v, 255], 4 * k); });
+    sctx.putImageData(im, 0, 0);
+    h.$("#paint-labels").href = small.toDataURL("image/png");
+  }
 }
 
 // Throttled: one request ~300 ms after painting starts, then one per ~300 ms while it goes on,
@@ -263,4 +271,48 @@ function showQuizResult(r) {
   h.$("#quiz-export").href = url;
   h.$("#quiz-bar").style.width = "100%";
   showQuizPart("result");
+}
+
+// ------------------------------------------------------------------ Listen
+// One request per sample (seed, seed + 1, ...): a piano roll and a MIDI file inline, the WAV
+// from its own URL (the page's security policy plays media from the studio's origin only).
+
+function initListen() {
+  h.$("#listen-dice").addEventListener("click", () => (h.$("#listen-seed").value = Math.floor(Math.random() * 1e6)));
+  h.$("#listen-form").addEventListener("submit", (ev) => { ev.preventDefault(); h.busy(h.$("#listen-go"), compose); });
+}
+
+function listenModel(spec, why) {
+  h.setAvailable(h.$("#page-listen"), spec ? null : why);
+  h.$("#listen-list").replaceChildren();
+  h.$("#listen-empty").hidden = false;
+  if (spec) h.$("#listen-tracks").textContent = `${spec.tracks.join(", ")} · ${spec.bars} bars at ${spec.tempo} bpm`;
+}
+
+async function compose() {
+  const form = h.$("#listen-form"), list = h.$("#listen-list");
+  h.showError(form, null);
+  const seed = Number(h.$("#listen-seed").value) || 0, n = Number(h.$("#listen-n").value);
+  list.replaceChildren();
+  try {
+    for (let i = 0; i < n; i++) {
+      const r = await h.api("/api/listen", { method: "POST", body: { model: demos.model, seed: seed + i } });
+      const f = document.createElement("figure");
+      f.className = "listen-item";
+      const img = Object.assign(document.createElement("img"), { src: r.roll, alt: `piano roll, seed ${r.seed}` });
+      const audio = Object.assign(document.createElement("audio"), { controls: true, preload: "metadata", src: r.wav });
+      const cap = document.createElement("figcaption");
+      const midi = Object.assign(document.createElement("a"), { className: "button", href: r.midi, download: r.filename + ".mid", textContent: "MIDI" });
+      const wav = Object.assign(document.createElement("a"), { className: "button", href: r.wav, download: r.filename + ".wav", textContent: "WAV" });
+      const text = document.createElement("span");
+      text.textContent = `seed ${r.seed} · ${r.notes} notes · ${r.seconds} s`;
+      const links = document.createElement("span");
+      links.className = "links";
+      links.append(midi, wav);
+      cap.append(text, links);
+      f.append(img, audio, cap);
+      list.append(f);
+      h.$("#listen-empty").hidden = true;
+    }
+  } catch (e) { h.showError(form, e); }
 }
