@@ -120,7 +120,7 @@ _TYPE_TAG = re.compile(r"^(int|float|str|bool|list\[.*\]|dict\[.*\])$")  # pydan
 
 def _one_line(err: dict) -> str:
     loc = ".".join(str(x) for x in err.get("loc", ()) if x not in ("body", "query") and not _TYPE_TAG.match(str(x)))
-    if isinstance(err.get("input"), bool):  # clearer than "should be a valid integer" for t: false
+    if isinstance(err.get("input"), bool) and err.get("type") in ("int_type", "float_type"):  # t: false
         return f"{loc or 'request'}: expected a number, got {str(err['input']).lower()}"
     return f"{loc or 'request'}: {err.get('msg', 'invalid')}"[:300]
 
