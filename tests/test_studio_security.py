@@ -407,3 +407,29 @@ def test_250_slow_bodies_do_not_stop_a_normal_request(root):
             s.close()
         srv.shutdown()
         srv.server_close()
+
+
+@pytest.mark.slow
+def test_one_byte_every_3_s_is_cut_at_the_default_deadline(root):
+    """The issue's probe with the defaults: a body trickling 1 byte every 3 s (never idle for the
+    old per-read 10 s) ends in 408 at the total deadline, at most 15 s."""
+    srv = make_server(runs=root)
+    start_in_thread(srv)
+    s = _slow_post(*srv.server_address)
+    try:
+        t0, got = time.monotonic(), b""
+        s.settimeout(3.0)
+        while time.monotonic() - t0 < 25 and not got:
+            try:
+                s.sendall(b" ")
+                got = s.recv(4096)
+            except TimeoutError:
+                continue
+            except OSError:
+                break
+        took = time.monotonic() - t0
+        assert got.startswith(b"HTTP/1.1 408") and 14.0 < took <= 16.0, (got[:80], took)
+    finally:
+        s.close()
+        srv.shutdown()
+        srv.server_close()
