@@ -28,7 +28,8 @@ SMALL = 16
 TEST_DATA = ("ring8", "grid25", "digits")  # the small built-in data recipes are tested on
 
 
-KNOWN_KINDS = {"ring8": "points", "grid25": "points", "digits": "images"}
+KNOWN_KINDS = {"ring8": "points", "grid25": "points", "digits": "images", "bach-chorales": "music"}
+DATA_OVERRIDES = {"bach-chorales": ["data.kwargs.limit=12"]}  # a dozen chorales, not the whole corpus
 
 
 def _kind(data: str) -> str:
@@ -55,7 +56,7 @@ def recipe_cases(name: str) -> list[tuple[str, int | None]]:
         if kind in kinds:
             continue
         kinds.add(kind)
-        cases += [(d, None)] if kind == "points" else [(d, 16), (d, 32)]
+        cases += [(d, 16), (d, 32)] if kind == "images" else [(d, None)]
     return cases
 
 
@@ -70,6 +71,7 @@ def small_config(recipe: str, data: str, res: int | None, steps: int = 3, extra:
             "loop.n_samples=8", "loop.threads=1"]
     if res:
         over.append(f"data.resolution={res}")
+    over += DATA_OVERRIDES.get(data, [])
     cfg = build_config(recipe=recipe, data=data, steps=steps, overrides=over + list(extra))
     widths = []
     for role in ("G", "D"):

@@ -35,6 +35,7 @@ class Modality:
         flippable: a left-right mirror is a valid augmentation (``data.flip``).
         augmentable: DiffAugment / ADA apply (``augment.name``).
         token_ids: the nets see integer ids, not floats (text).
+        binary: examples are uint8 in {0, 1} (piano rolls); the nets see -1 / 1.
         fid_eval: ``gankit eval`` scores it with feature metrics (FID, KID, PRDC / 2D modes).
         writer: ``writer(x, out_dir, model, provenance) -> {name: path}`` for ``gankit sample``.
         preview: ``preview(x, path, meta, real, title)``: the training preview picture.
@@ -56,6 +57,7 @@ class Modality:
     flippable: bool = False
     augmentable: bool = False
     token_ids: bool = False
+    binary: bool = False
     fid_eval: bool = False
     report: tuple[str, str] | None = None
     eval_n: int = 0
@@ -143,3 +145,6 @@ register(Modality("sequence", "sequence", "rgan", f"{_OUT}.sequence:write", f"{_
 register(Modality("video", "video", "next-frame", f"{_OUT}.video:write", f"{_OUT}.video:preview", flippable=True,
                   report=(f"{_M}.video_metrics:evaluate_video_model", f"{_M}.video_metrics:evaluate_video_baselines"),
                   payload=("uint8", 5)))  # clips [N, T, C, H, W]
+register(Modality("music", "music", "musegan", f"{_OUT}.music:write", f"{_OUT}.music:preview", binary=True,
+                  report=(f"{_M}.music_metrics:evaluate_music_model", f"{_M}.music_metrics:evaluate_music_real"),
+                  payload=("uint8", 5)))  # piano rolls [N, tracks, bars, steps, pitches] in {0, 1}

@@ -231,7 +231,8 @@ def build_parser() -> argparse.ArgumentParser:
     dp.add_argument("src", help="an image folder (class subfolders: labels), paired A|B or A/ + B/ folders, "
                     "trainA/ + trainB/, a .zip of one of these, .npz, MNIST IDX or CIFAR batches")
     dp.add_argument("--out", required=True, help="the prepared dataset's folder (new or empty)")
-    dp.add_argument("--resolution", type=int, required=True, help="square size of the prepared images")
+    dp.add_argument("--resolution", type=int, default=0,
+                    help="square size of the prepared images (required for images; MIDI files need none)")
     dp.add_argument("--channels", type=int, default=0, choices=[0, 1, 3], help="1 or 3 to convert (0: as decoded)")
     dp.add_argument("--layout", default="auto", choices=["auto", "images", "paired", "unpaired"])
     dp.add_argument("--crop", default="center", choices=["center", "random", "none"],

@@ -97,8 +97,8 @@ class Data:
         table rows and sequences as float32, text as its int64 character ids (nets embed them)."""
         if modality(self).token_ids:
             return x
-        if x.dtype == torch.uint8:
-            return x.float().div_(127.5).sub_(1.0)
+        if x.dtype == torch.uint8:  # pixels 0..255, or piano-roll cells 0/1 (binary kinds)
+            return x.float().div_(0.5 if modality(self).binary else 127.5).sub_(1.0)
         return x.float()
 
     def subset(self, idx: torch.Tensor) -> Data:

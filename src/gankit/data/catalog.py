@@ -9,10 +9,18 @@ def catalog(resolution: int = 32) -> list[dict]:
 
     Rows: name, kind, size, shape (of ``x``), classes, recipe, description; paired and unpaired
     data add ``a_shape`` (the input / domain-A example shape) and ``a_size``; data with label maps
-    add ``seg_classes``, data with captions ``captions: true``.
+    add ``seg_classes``, data with captions ``captions: true``. A builder with a ``catalog_row()``
+    attribute (corpora parsed on first use) gives its row without building the data.
     """
     rows = []
     for name, spec in DATASETS.items():
+        peek = getattr(spec.builder, "catalog_row", None)
+        if peek is not None:  # parsed on first use (music corpora): what is known without parsing
+            row = peek()
+            note = row.pop("note", "")
+            rows.append({**row, "name": name, "description": spec.description + (f" [{note}]" if note else ""),
+                         "recipe": spec.recipe})
+            continue
         data = spec(resolution=resolution, split="train")
         row = {**data.describe(), "name": name, "description": spec.description, "recipe": spec.recipe}
         if data.seg is not None:

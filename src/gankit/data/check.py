@@ -40,6 +40,10 @@ def check_path(path: str, layout: str = "auto", max_pixels: int = MAX_PIXELS) ->
     if p.is_file() and p.suffix.lower() in MODALITY_FILES:
         return _check_modality_file(p, layout)
     fmt = detect_format(p, layout)
+    if fmt == "midi":
+        from .midi import check_midi
+
+        return check_midi(p)
     if fmt == "prepared":  # decoded already: report its manifest (what was skipped when preparing)
         from .prepare import open_prepared, summary
 

@@ -17,7 +17,8 @@ from . import formats
 from .transforms import CROPS, MAX_PIXELS
 
 IMAGE_EXTS = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff", ".ppm", ".pgm", ".pbm"}
-LAYOUTS = ("auto", "images", "paired", "unpaired")
+LAYOUTS = ("auto", "images", "paired", "unpaired", "midi")
+MIDI_EXTS = (".mid", ".midi")  # music (gankit.data.midi)
 MODALITY_FILES = (".txt", ".csv")  # files of the kinds beyond images (their own data.kwargs)
 SPLIT_DIRS = {"train": ("train",), "test": ("test", "val", "valid", "validation")}
 
@@ -152,7 +153,7 @@ def prepared_manifest(p: Path) -> dict | None:
 
 
 def detect_format(p: Path, layout: str = "auto") -> str:
-    """One of prepared, npz, idx, cifar, images, paired-sbs (A|B side by side), paired-ab, unpaired.
+    """One of prepared, midi, npz, idx, cifar, images, paired-sbs (A|B side by side), paired-ab, unpaired.
 
     Remembered per (path, layout, modification time, size): choosing the recipe for a user path
     and loading it look at the path once."""
@@ -167,6 +168,8 @@ def _detect_format(path: str, resolved: str, layout: str, stamp: tuple[int, int]
     p = Path(path)  # as the user wrote it (messages); ``resolved`` and ``stamp`` key the cache
     if p.is_dir() and prepared_manifest(p) is not None:
         return "prepared"
+    if layout in ("auto", "midi") and is_midi(p):
+        return "midi"
     if p.is_file():
         if p.suffix.lower() in (".npz", ".npy"):
             return "npz"
@@ -195,9 +198,20 @@ def _detect_format(path: str, resolved: str, layout: str, stamp: tuple[int, int]
     return "images"
 
 
+def is_midi(p: Path) -> bool:
+    """A ``.mid``/``.midi`` file, or a folder whose files include MIDI files and no images
+    (music data, :mod:`gankit.data.midi`)."""
+    if p.is_file():
+        return p.suffix.lower() in MIDI_EXTS
+    if not p.is_dir():
+        return False
+    exts = {f.suffix.lower() for f in p.rglob("*") if not any(q.startswith(".") for q in f.relative_to(p).parts)}
+    return bool(exts & set(MIDI_EXTS)) and not exts & IMAGE_EXTS
+
+
 # Recipe for a user path when --recipe is not given: the same default as built-in data of that kind.
 KIND_RECIPES = {"points": "gan", "images": "dcgan", "paired": "pix2pix", "unpaired": "cyclegan",
-                "text": "gumbel-gan", "tabular": "ctgan", "sequence": "rgan"}
+                "text": "gumbel-gan", "tabular": "ctgan", "sequence": "rgan", "music": "musegan"}
 
 
 def guess_kind(path: str, kwargs: dict | None = None) -> str:
@@ -226,7 +240,7 @@ def guess_kind(path: str, kwargs: dict | None = None) -> str:
         if found is not None and len(found[1]) == 2:
             return "points"
         return "paired" if formats.pick(shapes, formats.A_KEYS) is not None else "images"
-    return {"unpaired": "unpaired", "paired-ab": "paired", "paired-sbs": "paired"}.get(fmt, "images")
+    return {"unpaired": "unpaired", "paired-ab": "paired", "paired-sbs": "paired", "midi": "music"}.get(fmt, "images")
 
 
 def recipe_for_path(path: str, kwargs: dict | None = None) -> str:

@@ -202,6 +202,7 @@ def open_prepared(root: Path, split: str = "train", resolution: int = 0, name: s
             entry["content_hash"], "skipped": [s["file"] for s in entry["skipped"]], **entry["notes"], **notes}
     if m.get("direction"):
         info["direction"] = m["direction"]
+    info.update(m.get("info", {}))  # what a kind's writers need beyond the arrays (music: tracks, pitches)
     y = array("y", mmap=False)
     data = Data(name or str(root), m["kind"], array("x"), y, list(m["class_names"]) if y is not None else [],
                 info, a=array("a"))
@@ -228,9 +229,13 @@ def prepare(src: str, out: str, resolution: int, channels: int = 0, progress: bo
     p, out_p = Path(src), Path(out)
     if p.is_file() and p.suffix.lower() in MODALITY_FILES:
         raise UserError(f"{p}: text and table files are read directly; train with --data {p} (no prepare needed)")
+    if detect_format(p, kwargs.get("layout", "auto")) == "midi":
+        from .midi import prepare_midi
+
+        return prepare_midi(p, out_p, seed=kwargs.get("seed", 0))  # the image options do not apply
     o = parse_options(kwargs)
     if resolution < 1:
-        raise UserError(f"--resolution must be >= 1, got {resolution}")
+        raise UserError(f"--resolution must be >= 1 for images, got {resolution}")
     if channels not in (0, 1, 3):
         raise UserError(f"--channels must be 0, 1 or 3, got {channels}")
     fmt = detect_format(p, o.layout)

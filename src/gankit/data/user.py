@@ -24,6 +24,8 @@ cifar                     CIFAR-10 python batches ``data_batch_*`` / ``test_batc
                           holding them (e.g. ``cifar-10-batches-py/``).
 text (.txt)               a UTF-8 text file: character windows (kind "text"),
                           :func:`gankit.data.text.load_text_file`.
+midi                      a folder of ``.mid``/``.midi`` files (or one file): piano rolls (kind
+                          "music"), :func:`gankit.data.midi.load_midi`.
 table (.csv)              a CSV with a header, one example per row (kind "tabular"),
                           :func:`gankit.data.tabular.load_csv_table`; with ``layout=series``
                           one time step per row (kind "sequence"),
@@ -113,15 +115,21 @@ def load_user_data(path: str, resolution: int = 32, split: str = "train", channe
     """
     if Path(path).suffix.lower() in MODALITY_FILES and Path(path).is_file():
         return load_modality_file(Path(path), split, kwargs)
+    if detect_format(Path(path), kwargs.get("layout", "auto")) == "midi":  # music: its own data.kwargs
+        from ..registry import check_kwargs
+        from .midi import load_midi
+
+        check_kwargs(load_midi, kwargs, f"data.kwargs for {path}")
+        return load_midi(Path(path), split, cache, **kwargs)
     o = parse_options(kwargs)
-    if resolution < 1:
-        raise UserError(f"data.resolution must be >= 1, got {resolution}")
     p = Path(path)
     fmt = detect_format(p, o.layout)
-    if fmt == "prepared":
+    if fmt == "prepared":  # resolution 0 (data without one, e.g. music): as prepared
         from .prepare import open_prepared
 
-        return open_prepared(p, split, resolution)
+        return open_prepared(p, split, max(resolution, 0))
+    if resolution < 1:
+        raise UserError(f"data.resolution must be >= 1, got {resolution}")
     if fmt in ("npz", "idx", "cifar"):
         return load_array_split(p, fmt, resolution, split, o)
     from .cache import load_folder
