@@ -4,6 +4,11 @@ segmentation accuracy of label-map -> image models (spade).
     python benchmarks/i2i_eval.py --checkpoint runs/pix2pix-edges2photo runs/l1-only-edges2photo [--n N] [--json]
     python benchmarks/i2i_eval.py --checkpoint runs/srgan runs/srresnet --baseline --fid --strip sr.png
     python benchmarks/i2i_eval.py --checkpoint runs/spade                # spade: segmentation rows
+    python benchmarks/i2i_eval.py --checkpoint runs/srresnet runs/srgan --photos --baseline  # whole photos
+
+``--photos`` (super-resolution): :func:`gankit.superres.whole_photo_metrics` on the whole held-out
+strip of each sample photo, luma PSNR/SSIM with the factor's border cropped, and the checkerboard
+ratio; ``--baseline`` adds bicubic on the same inputs.
 
 **Paired models** (pix2pix, l1-only, cyclegan, stargan, srgan, srresnet): each checkpoint's model
 translates the held-out (test) split of the data it was trained on; see
@@ -241,6 +246,25 @@ def write_spade_strip(path: str, model, fake: torch.Tensor, n: int) -> None:
 # ----------------------------------------------------------------------- CLI
 
 
+def _photo_rows(models, baseline: bool, as_json: bool) -> int:
+    """Print whole-photo super-resolution rows (the model's, then bicubic once with --baseline)."""
+    from gankit.superres import whole_photo_metrics
+
+    rows = [{"checkpoint": str(m.path), "recipe": m.config.recipe, "step": m.step, **whole_photo_metrics(m)}
+            for m in models]
+    if baseline:
+        rows.append({"checkpoint": str(models[0].path), "recipe": "bicubic", "step": 0,
+                     **whole_photo_metrics(models[0], baseline=True)})
+    for r in rows:
+        if as_json:
+            print(json.dumps(r))
+        else:
+            print(f"{r['recipe']:<9} step {r['step']:>6}  {len(r['photos'])} photos  PSNR-Y {r['psnr_y']:.2f} dB  "
+                  f"SSIM-Y {r['ssim_y']:.4f}  checkerboard {r['checkerboard']:.2f}  ({r['checkpoint']})")
+    return 0
+
+
+
 def main(argv=None) -> int:
     import gankit
     from gankit.errors import UserError
@@ -256,10 +280,14 @@ def main(argv=None) -> int:
     p.add_argument("--strip", default="", help="write an example strip PNG (input | outputs | target)")
     p.add_argument("--strip-n", type=int, default=6, help="rows in the strip")
     p.add_argument("--json", action="store_true", help="one JSON object per line")
+    p.add_argument("--photos", action="store_true",
+                   help="super-resolution: whole held-out photos, luma PSNR/SSIM (border = factor)")
     a = p.parse_args(argv)
     torch.set_num_threads(max(1, min(2, torch.get_num_threads())))
     try:
         models = [gankit.load(c) for c in a.checkpoint]
+        if a.photos:
+            return _photo_rows(models, a.baseline, a.json)
         rows, paired = [], []
         for model in models:
             if model.recipe.input_spec(a.direction)["kind"] == "labels":

@@ -419,8 +419,12 @@ def test_translate_every_kind_of_translation_model(tmp_path):
     assert len(outs) == 2
     with pytest.raises(UserError, match="domain must be in"):
         s.translate({"model": "stargan", "domain": 10}, photo)
-    sr = s.translate({"model": "srgan"}, photo)
-    assert decode_data_url(sr["output"]).width >= decode_data_url(sr["input"]).width
+    sr = s.translate({"model": "srgan"}, photo)  # any size in, 4x out (20 x 24 -> 80 x 96)
+    o, i = decode_data_url(sr["output"]), decode_data_url(sr["input"])  # scaled alike for viewing
+    assert o.size == i.size and o.width * 80 == o.height * 96 and o.width % 96 == 0
+    big = png(np.zeros((300, 20, 3), np.uint8))
+    with pytest.raises(UserError, match="at most 256 pixels"):
+        s.translate({"model": "srgan"}, big)
     spade = s.model({"model": "spade"})["translate"]
     assert spade["input"] == "labels" and spade["num_labels"] > 1
     labels = np.zeros((16, 16), np.uint8)

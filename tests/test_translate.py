@@ -9,6 +9,7 @@ from PIL import Image
 
 import gankit
 from gankit.cli import main
+from gankit.errors import UserError
 from gankit.translate import read_input, translate
 
 FAST = ["--set", "loop.progress=false", "--set", "loop.tensorboard=false", "--set", "data.batch_size=4",
@@ -81,10 +82,8 @@ def _outputs(d):
 @pytest.mark.parametrize("kind, folder, expected", [
     ("pix2pix", "pairs", ["p0.png", "p0_strip.png", "p1.png", "p1_strip.png"]),
     ("cyclegan", "rgb", ["sub_gray.png", "tiny.png", "wide.png"]),
-    ("srgan", "rgb", ["sub_gray.png", "tiny.png", "wide.png"]),
     ("spade", "labels", ["l0.png", "l1.png"]),
     ("l1-only", "rgb", ["sub_gray.png", "tiny.png", "wide.png"]),  # a G-only checkpoint
-    ("srresnet", "rgb", ["sub_gray.png", "tiny.png", "wide.png"]),
 ])
 def test_translate_writes_outputs(runs, pictures, tmp_path, kind, folder, expected, capsys):
     out = tmp_path / "out"
@@ -93,7 +92,7 @@ def test_translate_writes_outputs(runs, pictures, tmp_path, kind, folder, expect
     assert _outputs(out) == expected
     model = gankit.load(runs[kind])
     with Image.open(out / expected[0]) as im:
-        assert im.size == (16, 16)  # the model's output resolution (srgan: 4 px in, 16 out)
+        assert im.size == (16, 16)  # the model's output resolution
         got = np.asarray(im)
         assert im.text["gankit:synthetic"] == "true" and len(im.text["gankit:checkpoint_sha256"]) == 64
     # the CLI's file equals the library's translation of the same prepared input
@@ -174,3 +173,53 @@ def test_nyquist_energy_measures_a_checkerboard():
     assert (nyquist_energy(checker) > 100 * nyquist_energy(smooth)).all()
     assert torch.allclose(nyquist_energy(checker), torch.full((3,), 0.05 ** 2), rtol=0.1)
     assert (nyquist_energy(nearest) < 1e-3 * nyquist_energy(checker)).all()
+
+
+@pytest.mark.parametrize("kind", ["srgan", "srresnet"])
+def test_super_resolution_upscales_any_size(runs, pictures, tmp_path, kind):
+    """A super-resolution checkpoint (trained on 4 -> 16 px crops) upscales every file at its own
+    size by its factor (fully convolutional), as the library's upscale does; a strip with a target."""
+    from gankit.translate import read_native, upscale
+
+    out = tmp_path / "out"
+    assert main(["translate", "--checkpoint", str(runs[kind]), "--input", str(pictures / "rgb"),
+                 "--out", str(out)]) == 0
+    assert _outputs(out) == ["sub_gray.png", "tiny.png", "wide.png"]
+    sizes = {}
+    for name in ("sub_gray", "tiny", "wide"):
+        with Image.open(out / f"{name}.png") as im:
+            sizes[name] = im.size
+            got = np.asarray(im)
+    assert sizes == {"sub_gray": (256, 256), "tiny": (20, 12), "wide": (180, 80)}  # (w, h) x 4
+    y = upscale(gankit.load(runs[kind]), read_native(pictures / "rgb" / "wide.png", 3))[0]
+    want = ((y.clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8).permute(1, 2, 0).numpy()
+    assert np.array_equal(got, want)
+    assert main(["translate", "--checkpoint", str(runs[kind]), "--input", str(pictures / "pairs"),
+                 "--out", str(tmp_path / "p")]) == 0
+    assert (tmp_path / "p" / "p0_strip.png").is_file()
+
+
+def test_upscale_in_tiles_equals_the_whole_image(runs):
+    """Tiles with enough context reproduce the whole-image output (bounded memory, no seams)."""
+    from gankit.translate import upscale
+
+    model = gankit.load(runs["srresnet"])
+    x = torch.rand(1, 3, 20, 12, generator=torch.Generator().manual_seed(0)) * 2 - 1
+    whole, tiled = upscale(model, x), upscale(model, x, tile=8, pad=24)
+    assert tiled.shape == (1, 3, 80, 48) and torch.allclose(whole, tiled, atol=1e-5)
+    with pytest.raises(UserError, match="super-resolution"):
+        upscale(gankit.load(runs["pix2pix"]), x)
+
+
+def test_whole_photo_metrics(runs):
+    """Whole held-out photo strips, luma PSNR/SSIM with the border cropped, bicubic as baseline."""
+    from gankit.superres import held_out_photos, luma, whole_photo_metrics
+
+    assert torch.allclose(luma(torch.ones(1, 3, 2, 2)), torch.full((1, 1, 2, 2), 235 / 255))
+    photos = held_out_photos(16, 64, 4)
+    assert len(photos) == 9 and all(p.shape[-1] % 4 == 0 and p.shape[-2] % 4 == 0 for _, p in photos)
+    model = gankit.load(runs["srresnet"])
+    bic, m = whole_photo_metrics(model, baseline=True), whole_photo_metrics(model)
+    assert bic["outputs"] == "bicubic" and m["outputs"] == "model" and m["border"] == 4
+    assert len(m["photos"]) == 9 and bic["psnr_y"] > 20 and 0 < bic["ssim_y"] <= 1
+    assert m["psnr_y"] < bic["psnr_y"]  # a 2-step model is no match for bicubic

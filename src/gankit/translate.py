@@ -70,6 +70,47 @@ def translate(model: Model, inputs: torch.Tensor, direction: str = "AtoB", domai
     return torch.cat(out)
 
 
+# ----------------------------------------------------------------------- super-resolution, any size
+
+TILE = 128  # low-res pixels per tile side (a 512 px output tile)
+PAD = 24  # low-res pixels of context around each tile: more than SRResNet's receptive radius
+
+
+def scale_of(model: Model) -> int:
+    """The model's upscaling factor (a super-resolution checkpoint has ``G.kwargs.scale``)."""
+    scale = model.config.G.kwargs.get("scale")
+    if not scale or not getattr(model.recipe, "super_resolution", False):
+        raise UserError(f"--checkpoint {model.path}: recipe {model.config.recipe!r} is not a super-resolution "
+                        f"model (srresnet or srgan)")
+    return int(scale)
+
+
+@torch.no_grad()
+def upscale(model: Model, x: torch.Tensor, tile: int = TILE, pad: int = PAD) -> torch.Tensor:
+    """``x [N, C, h, w]`` in [-1, 1], any size -> ``[N, C, h * s, w * s]`` in [-1, 1].
+
+    Images up to ``tile`` x ``tile`` run whole; larger ones run in tiles with ``pad`` pixels of
+    context, of which only the centre is kept, so memory stays bounded for any input.
+    """
+    check_model(model)
+    s = scale_of(model)
+    G = model.recipe.translator(model.nets)
+    dev = next(G.parameters()).device
+    h, w = x.shape[-2:]
+    if h <= tile and w <= tile:
+        return G(x.to(dev)).float().cpu()
+    out = torch.empty(x.shape[0], G.channels, h * s, w * s)
+    for top in range(0, h, tile):
+        for left in range(0, w, tile):
+            t0, l0 = max(top - pad, 0), max(left - pad, 0)
+            t1, l1 = min(top + tile + pad, h), min(left + tile + pad, w)
+            y = G(x[..., t0:t1, l0:l1].to(dev)).float().cpu()
+            bh, bw = min(tile, h - top), min(tile, w - left)
+            oy, ox = (top - t0) * s, (left - l0) * s
+            out[..., top * s:(top + bh) * s, left * s:(left + bw) * s] = y[..., oy:oy + bh * s, ox:ox + bw * s]
+    return out
+
+
 # ----------------------------------------------------------------------- reading files
 
 
@@ -148,6 +189,18 @@ def read_labels(path: Path, resolution: int, num_labels: int) -> torch.Tensor:
     return torch.nn.functional.interpolate(t, size=(resolution, resolution), mode="nearest")[:, 0].long()
 
 
+def read_native(path: Path, channels: int) -> torch.Tensor:
+    """An image file at its own size as float ``[1, channels, h, w]`` in [-1, 1] (super-resolution)."""
+    from .data.base import convert_channels
+    from .data.transforms import image_array, normalize
+
+    with _open(path) as im:
+        arr = np.ascontiguousarray(image_array(im))
+    t = torch.from_numpy(arr.copy())  # [H, W] or [H, W, 3] uint8
+    t = (t.unsqueeze(-1) if t.dim() == 2 else t).permute(2, 0, 1).unsqueeze(0)
+    return normalize(convert_channels(t.contiguous(), channels))
+
+
 def read_input(path: Path, spec: dict) -> torch.Tensor:
     """One input file prepared as ``spec`` (``recipe.input_spec``) says."""
     if spec["kind"] == "labels":
@@ -176,6 +229,8 @@ def translate_files(checkpoint: str | Path, input: str | Path, out: str | Path, 
         raise UserError(f"--domain must be in 0..{len(domains) - 1} ({', '.join(domains)}), got {domain}")
     items, _ = collect_inputs(input)
     spec, ospec = rec.input_spec(direction), rec.output_spec(direction)
+    if spec.get("native"):  # super-resolution: each image at its own size, upscaled by the factor
+        return _upscale_files(model, items, Path(out), spec["channels"], seed)
     x = torch.cat([read_input(f, spec) for f, _, _ in items])
     targets = {i: read_image(t, ospec["channels"], ospec["resolution"]) for i, (_, t, _) in enumerate(items) if t}
     targets_to = [None] if not domains else ([domain] if domain is not None else list(range(len(domains))))
@@ -198,6 +253,31 @@ def translate_files(checkpoint: str | Path, input: str | Path, out: str | Path, 
             grid = viz.image_grid(row, nrow=len(row))
             viz.save_image(grid, out / f"{name}_strip.png", scale=max(1, 128 // ospec["resolution"]),
                            pnginfo={**info, "gankit:input": str(f), "gankit:picture": "input|output|target strip"})
+            strips += 1
+    return {"count": len(items), "outputs": written, "strips": strips, "out": out}
+
+
+def _upscale_files(model: Model, items: list, out: Path, channels: int, seed: int) -> dict:
+    """``gankit translate`` for super-resolution: every input at its own size, upscaled whole
+    (:func:`upscale`, tiled when large); a strip ``bicubic | output | target`` where a target exists."""
+    from .generate import provenance
+
+    out.mkdir(parents=True, exist_ok=True)
+    info = {**provenance(model, seed), "gankit:direction": "AtoB", "Software": "gankit (upscaled image)"}
+    written, strips = [], 0
+    for f, t, name in items:
+        x = read_native(f, channels)
+        y = upscale(model, x)  # [1, C, h * s, w * s]
+        dest = out / f"{name}.png"
+        viz.save_image(viz.to_uint8_images(y)[0], dest, pnginfo={**info, "gankit:input": str(f)})
+        written.append(dest)
+        if t:
+            bic = torch.nn.functional.interpolate(x, size=y.shape[-2:], mode="bicubic", align_corners=False)
+            target = torch.nn.functional.interpolate(read_native(t, channels), size=y.shape[-2:], mode="bicubic",
+                                                     align_corners=False)
+            row = torch.cat([bic.clamp(-1, 1), y, target.clamp(-1, 1)])
+            viz.save_image(viz.image_grid(row, nrow=3), out / f"{name}_strip.png",
+                           pnginfo={**info, "gankit:input": str(f), "gankit:picture": "bicubic|output|target strip"})
             strips += 1
     return {"count": len(items), "outputs": written, "strips": strips, "out": out}
 

@@ -25,6 +25,10 @@ def _scale(cfg, meta) -> int:
 class _SuperResolution(PairedRecipe):
     data_hint = "e.g. lowres2highres"
     d_conditional = False  # SRGAN's D judges the high-res image alone (fig. 4)
+    super_resolution = True  # fully convolutional: `gankit translate` upscales any size by G's scale
+
+    def input_spec(self, direction: str = "AtoB") -> dict:
+        return {**super().input_spec(direction), "native": True}  # read at the file's own size
 
     @classmethod
     def resolve(cls, cfg, meta):

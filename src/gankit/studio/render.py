@@ -69,6 +69,9 @@ def mix(lm: Loaded, coarse: list[int], fine: list[int], crossover: int, truncati
         return gen.style_mixing_grid(lm.model, coarse, fine, crossover, truncation)
 
 
+MAX_SR_SIDE = 256  # a 4x model answers with at most 1024 x 1024 pixels
+
+
 def translate_file(lm: Loaded, path: str, direction: str = "AtoB", domain: int | None = None,
                    seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
     """(input as a picture, output) of a translation model on one image file ``[1, C, R, R]`` each."""
@@ -83,7 +86,18 @@ def translate_file(lm: Loaded, path: str, direction: str = "AtoB", domain: int |
             raise UserError(f"domain must be in 0..{len(domains) - 1}, got {domain}")
     else:
         domain = None
-    x = tr.read_input(Path(path), rec.input_spec(direction))
+    spec = rec.input_spec(direction)
+    if spec.get("native"):  # super-resolution: the picture at its own size, upscaled by the factor
+        x = tr.read_native(Path(path), spec["channels"])
+        if max(x.shape[-2:]) > MAX_SR_SIDE:
+            raise UserError(f"image: a super-resolution model takes pictures of at most {MAX_SR_SIDE} pixels a "
+                            f"side here (the output is {tr.scale_of(lm.model)}x larger); got "
+                            f"{x.shape[-1]} x {x.shape[-2]}")
+        with lm.lock:
+            y = tr.upscale(lm.model, x)
+        pic = torch.nn.functional.interpolate(x, size=y.shape[-2:], mode="bicubic", align_corners=False)
+        return pic.clamp(-1, 1), y
+    x = tr.read_input(Path(path), spec)
     with lm.lock:
         y = tr.translate(lm.model, x, direction, domain, seed)
         pic = rec.picture(x, direction).float().cpu()
