@@ -133,3 +133,39 @@ def test_preview_and_missing_mido(tmp_path, monkeypatch):
         music.to_midi(chorale_like(1)[0], INFO)
     with pytest.raises(ValueError, match="tracks, bars"):
         music.to_rolls(torch.zeros(2, 16, 48))
+
+
+def test_sample_and_eval_a_tiny_musegan_checkpoint(tmp_path, capsys):
+    """`gankit train` (20 steps, 12 chorales) -> `gankit sample` -> valid MIDI / WAV / PNG ->
+    `gankit eval --json` with every metric beside the held-out data's."""
+    import json
+
+    pytest.importorskip("music21")
+    from gankit.cli import main
+
+    run, out = tmp_path / "run", tmp_path / "s"
+    flags = ["loop.progress=false", "loop.tensorboard=false", "loop.threads=1", "data.kwargs.limit=12",
+             "data.batch_size=8", "loop.n_samples=4"]
+    assert main(["train", "--data", "bach-chorales", "--steps", "20", "--out", str(run),
+                 *[a for f in flags for a in ("--set", f)]]) == 0
+    assert (run / "samples" / "latest.png").is_file()
+    assert main(["sample", "--checkpoint", str(run), "--n", "3", "--out", str(out)]) == 0
+    info = json.loads((run / "data.json").read_text())["info"]
+    n_pitches = json.loads((run / "data.json").read_text())["shape"][-1]
+    for i in range(3):
+        mid = mido.MidiFile(str(out / f"{i:06d}.mid"))
+        assert mid.type == 1 and [t.name for t in mid.tracks[1:]] == ["Soprano", "Alto", "Tenor", "Bass"]
+        tempo = [m.tempo for m in mid.tracks[0] if m.type == "set_tempo"]
+        assert round(mido.tempo2bpm(tempo[0])) == info["tempo"]
+        pitches = [p for tr in mid.tracks[1:] for _, _, p in midi_notes(tr)]
+        assert pitches and all(info["lowest_pitch"] <= p < info["lowest_pitch"] + n_pitches for p in pitches)
+        assert wav_rms(out / f"{i:06d}.wav")[0] > 0
+        assert (out / f"{i:06d}.png").is_file()
+    assert (out / "grid.png").is_file()
+    capsys.readouterr()
+    assert main(["eval", "--checkpoint", str(run), "--n", "8", "--json"]) == 0
+    res = json.loads(capsys.readouterr().out)
+    assert res["n"] == 8 and res["recipe"] == "musegan"
+    for k in ("EB/Bass", "UPC/Soprano", "QN/Alto", "TD/Soprano-Bass", "SC/all", "PCE/Tenor", "poly/all", "GC/all"):
+        assert f"{k}/data" in res and f"{k}/model" in res and f"OA/{k}/model" in res
+    assert res["QN/Soprano/data"] > 80  # held-out chorales: mostly eighths and longer
