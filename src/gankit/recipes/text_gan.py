@@ -36,6 +36,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..data import melody_tokens as _melody_tokens  # noqa: F401  (folk-melodies-tokens)
 from ..data import text as _text  # noqa: F401  (registers the text datasets, writer and preview)
 from ..errors import UserError
 from ..losses import d_accuracy
