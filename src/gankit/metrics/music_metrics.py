@@ -24,7 +24,8 @@ are runs of 1s), per track unless said otherwise. Definitions are taken from the
   for the best matching such scale"); the scales are the 12 major (= natural minor) and the 12
   harmonic minor ones, since minor-key chorales raise the leading tone.
 * **poly**, polyphony: the mean number of pitches sounding at once over the steps where any
-  sounds (per track; ``all``: distinct pitches over all tracks).
+  sounds (per track; ``all``: distinct pitches over all tracks). The ``all`` rows of PCE, poly
+  and GC are left out for one-track data (they would repeat the track's).
 * **GC**, groove consistency (Wu & Yang 2020, "grooving pattern similarity"): the grooving
   pattern of a bar is its binary vector of steps with at least one note onset; GC is
   ``1 - Hamming distance / steps`` averaged over all pairs of distinct bars of a sample (the
@@ -161,8 +162,10 @@ def music_stats(rolls, tracks: list[str], lowest_pitch: int) -> tuple[dict, dict
     pce = _entropy_bits(pc_notes)  # [N, T]
     for i, name in enumerate(names):
         put(f"PCE/{name}", _nanmean(pce[:, i]), pce[:, i])
-    pce_all = _entropy_bits(pc_notes.sum(1))
-    put("PCE/all", _nanmean(pce_all), pce_all)
+    multi = t > 1  # the "all" rows of one track would repeat its own
+    if multi:
+        pce_all = _entropy_bits(pc_notes.sum(1))
+        put("PCE/all", _nanmean(pce_all), pce_all)
     counts = pc_notes.sum(1)  # [N, 12]
     sc = 100 * _ratio((counts @ scale_masks().T).max(-1), counts.sum(-1))
     put("SC/all", _nanmean(sc), sc)
@@ -171,12 +174,14 @@ def music_stats(rolls, tracks: list[str], lowest_pitch: int) -> tuple[dict, dict
         put(f"poly/{name}", _ratio(sounding[:, i].sum(), on.sum()),
             _ratio(sounding[:, i].sum(-1), on.sum(-1)))
     on = any_sounding > 0
-    put("poly/all", _ratio(any_sounding.sum(), on.sum()), _ratio(any_sounding.sum(-1), on.sum(-1)))
+    if multi:
+        put("poly/all", _ratio(any_sounding.sum(), on.sum()), _ratio(any_sounding.sum(-1), on.sum(-1)))
     gc = np.where(has_onset, _groove(grooves), np.nan)  # [N, T]
     for i, name in enumerate(names):
         put(f"GC/{name}", _nanmean(gc[:, i]), gc[:, i])
-    gc_all = np.where(has_onset.any(1), _groove(grooves.any(1)), np.nan)
-    put("GC/all", _nanmean(gc_all), gc_all)
+    if multi:
+        gc_all = np.where(has_onset.any(1), _groove(grooves.any(1)), np.nan)
+        put("GC/all", _nanmean(gc_all), gc_all)
     return table, per
 
 
