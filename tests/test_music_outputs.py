@@ -169,3 +169,18 @@ def test_sample_and_eval_a_tiny_musegan_checkpoint(tmp_path, capsys):
     for k in ("EB/Bass", "UPC/Soprano", "QN/Alto", "TD/Soprano-Bass", "SC/all", "PCE/Tenor", "poly/all", "GC/all"):
         assert f"{k}/data" in res and f"{k}/model" in res and f"OA/{k}/model" in res
     assert res["QN/Soprano/data"] > 80  # held-out chorales: mostly eighths and longer
+
+
+def test_music21_reads_our_midi(tmp_path):
+    """Another MIDI reader (music21's) agrees: part names, tempo, notes per part."""
+    m21 = pytest.importorskip("music21")
+    rolls = chorale_like(1)
+    music.to_midi(rolls[0], INFO, {"gankit:seed": 0}).save(str(tmp_path / "a.mid"))
+    s = m21.converter.parse(str(tmp_path / "a.mid"))
+    assert [p.partName for p in s.parts] == INFO["tracks"]
+    assert s.metronomeMarkBoundaries()[0][2].number == 90
+    for part, roll in zip(s.parts, rolls[0]):
+        want = roll_to_notes(roll, 36)
+        got = [(round(n.offset * 4), round((n.offset + n.quarterLength) * 4), n.pitch.midi)
+               for n in part.stripTies().flatten().notes]  # (music21 splits at bar lines)
+        assert got == want
