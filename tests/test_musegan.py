@@ -87,3 +87,12 @@ def test_train_20_steps_and_sample_through_the_cli(tmp_path, capsys):
     assert main(["train", "--data", "bach-chorales", "--steps", "1", "--out", str(tmp_path / "bad"),
                  "--set", "sample.binarize=round", *[a for o in FAST for a in ("--set", o)]]) == 2
     assert "sample.binarize must be one of hard, bernoulli" in capsys.readouterr().err
+
+
+def test_binary_neurons_are_hard_with_straight_through_gradients():
+    G = _g(binary_neurons=True)
+    z = torch.randn(2, G.z_dim)
+    x = G(z)
+    assert set(torch.unique(x.detach()).tolist()) <= {-1.0, 1.0}
+    x.sum().backward()
+    assert G.merge.weight.grad is not None and float(G.merge.weight.grad.abs().sum()) > 0

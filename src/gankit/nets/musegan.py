@@ -17,7 +17,9 @@ paper's pitch-time / time-pitch streams apply; G's output is cropped back to ``P
   ``src`` generator has it), then private per-track pitch-time and time-pitch streams, merged
   by a 1x1 layer, batch-normalised, tanh. ``temporal=False`` is the ablation without
   ``G_temp``: each bar's time-dependent latents are independent normal draws, so bars are
-  generated without a shared plan.
+  generated without a shared plan. ``binary_neurons=True`` (not MuseGAN: BinaryMuseGAN, Dong &
+  Yang, ISMIR 2018) outputs hard +-1 with straight-through gradients, so D sees binary rolls
+  from both sides (an experiment, docs/results/music.md; off in the presets).
 * ``musegan_d``: the repo's shared 3-D conv D: per-track private pitch-time / time-pitch
   streams, a shared stream over all tracks, plus a chroma stream (per-beat pitch-class
   activation) and an onset/offset stream (steps' changes summed over pitches), merged over
@@ -126,8 +128,9 @@ class MuseGANGenerator(nn.Module):
     """
 
     def __init__(self, tracks: int = 4, bars: int = 4, steps: int = 16, pitches: int = 48, z_each: int = 32,
-                 width: int = 64, temporal: bool = True):
+                 width: int = 64, temporal: bool = True, binary_neurons: bool = False):
         super().__init__()
+        self.binary_neurons = binary_neurons
         if steps % 4:
             raise ValueError(f"musegan_g: steps per bar must be a multiple of 4, got {steps}")
         self.tracks, self.bars, self.steps, self.pitches = tracks, bars, steps, pitches
@@ -169,6 +172,8 @@ class MuseGANGenerator(nn.Module):
         h = h.view(N, T, B, *h.shape[1:]).permute(0, 2, 3, 4, 1, 5).reshape(N * B, *h.shape[1:3], -1)
         x = self.merge(_per_track_cat(self.pitch_time(h), self.time_pitch(h), T))  # [N B, S, 12 O, T]
         x = torch.tanh(self.out_bn(x))[:, :, :self.pitches]
+        if self.binary_neurons:  # BinaryMuseGAN's deterministic binary neurons (straight-through)
+            x = x + (torch.where(x > 0, 1.0, -1.0) - x).detach()
         return x.reshape(N, B, self.steps, self.pitches, T).permute(0, 4, 1, 2, 3)
 
 
