@@ -245,6 +245,20 @@ def test_srgan_content_has_a_full_resolution_level():
     assert F.mse_loss(RandomFeatures(3, full_res=True)(checker)[0], levels[0]) > 0.01
 
 
+def test_bicubic_skip_starts_at_bicubic():
+    """srresnet_g(bicubic_skip=True) adds its output to the bicubic upsampling of the input; its
+    last conv starts small, so the untrained net is within a few levels of bicubic."""
+    torch.manual_seed(0)
+    G = NETS.build("srresnet_g", resolution=32, scale=4, ngf=8, n_blocks=1, bicubic_skip=True).eval()
+    x = torch.rand(2, 3, 8, 8) * 1.6 - 0.8
+    bic = F.interpolate(x, scale_factor=4, mode="bicubic", align_corners=False).clamp(-1, 1)
+    y = G(x)
+    assert y.shape == (2, 3, 32, 32) and (y - bic).abs().mean() < 0.05
+    assert build_config(recipe="srresnet", data="lowres2highres").G.kwargs["bicubic_skip"] is True
+    with pytest.raises(ValueError, match="bicubic_skip"):
+        NETS.build("srresnet_g", in_channels=1, channels=3, bicubic_skip=True)
+
+
 def test_srgan_content_options():
     cfg = tiny_config("srgan", extra=["options.content=vgg"])
     meta = data_meta(load_data(cfg.data))

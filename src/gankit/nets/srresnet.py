@@ -5,7 +5,11 @@
   blocks (3x3 conv to 4x channels, PixelShuffle(2), PReLU; Shi et al. 2016); 9x9 conv to the
   image, tanh (images live in [-1, 1] here). The convs before each PixelShuffle start from ICNR
   (Aitken et al. 2017, :func:`icnr_`): the four sub-pixel filters of every output channel are
-  equal, so the untrained net upsamples like nearest neighbour, with no checkerboard to unlearn. Low-res ``[N, C, R/s, R/s]`` -> ``[N, C, R, R]``.
+  equal, so the untrained net upsamples like nearest neighbour, with no checkerboard to unlearn.
+  ``bicubic_skip`` (a departure from the paper, VDSR-style global residual learning, Kim et al.
+  2016): the net adds its output to the bicubic upsampling of the input, so a short CPU run
+  starts at bicubic quality and learns only the missing detail; the 1e6-iteration schedule of
+  the paper does without it. Low-res ``[N, C, R/s, R/s]`` -> ``[N, C, R, R]``.
 * ``srgan_d``: eight 3x3 convs k64 .. k512 (strides 1, 2 alternating; BN from the second;
   LeakyReLU 0.2), dense 1024, LeakyReLU, dense 1 -> one logit per image ``[N]``.
 * :class:`RandomFeatures`: a fixed, seeded random conv net whose activations stand in for VGG
@@ -57,9 +61,12 @@ class SRResNet(nn.Module):
     """``x [N, in_channels, R/scale, R/scale]`` -> ``[N, channels, R, R]`` (``resolution`` is the output size)."""
 
     def __init__(self, in_channels: int = 3, channels: int = 3, resolution: int = 96, scale: int = 4,
-                 ngf: int = 64, n_blocks: int = 16):
+                 ngf: int = 64, n_blocks: int = 16, bicubic_skip: bool = False):
         super().__init__()
         ups = int(math.log2(scale))
+        if bicubic_skip and in_channels != channels:
+            raise ValueError(f"srresnet_g bicubic_skip needs in_channels == channels, got {in_channels}, {channels}")
+        self.bicubic_skip = bicubic_skip
         if scale < 2 or 2 ** ups != scale:
             raise ValueError(f"srresnet_g scale must be a power of two >= 2, got {scale}")
         if resolution % scale:
@@ -72,12 +79,23 @@ class SRResNet(nn.Module):
         for _ in range(ups):
             up += [icnr_(nn.Conv2d(ngf, 4 * ngf, 3, 1, 1)), nn.PixelShuffle(2), nn.PReLU(ngf)]
         self.up = nn.Sequential(*up)
-        self.tail = nn.Sequential(nn.Conv2d(ngf, channels, 9, 1, 4), nn.Tanh())
+        if bicubic_skip:  # a residual over bicubic: start near it (small last conv), no tanh squashing
+            last = nn.Conv2d(ngf, channels, 9, 1, 4)
+            with torch.no_grad():
+                last.weight.mul_(0.1)
+                last.bias.zero_()
+            self.tail = nn.Sequential(last)
+        else:
+            self.tail = nn.Sequential(nn.Conv2d(ngf, channels, 9, 1, 4), nn.Tanh())
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         h = self.head(x)  # [N, ngf, r, r]
         h = h + self.blocks(h)  # the long skip of fig. 4
-        return self.tail(self.up(h))  # [N, channels, r * scale, r * scale]
+        y = self.tail(self.up(h))  # [N, channels, r * scale, r * scale]
+        if self.bicubic_skip:
+            up = nn.functional.interpolate(x.float(), scale_factor=self.scale, mode="bicubic", align_corners=False)
+            y = (up.to(y.dtype) + y).clamp(-1, 1)
+        return y
 
 
 @NETS.register("srgan_d")
