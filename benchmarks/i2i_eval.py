@@ -260,7 +260,8 @@ def _photo_rows(models, baseline: bool, as_json: bool) -> int:
             print(json.dumps(r))
         else:
             print(f"{r['recipe']:<9} step {r['step']:>6}  {len(r['photos'])} photos  PSNR-Y {r['psnr_y']:.2f} dB  "
-                  f"SSIM-Y {r['ssim_y']:.4f}  checkerboard {r['checkerboard']:.2f}  ({r['checkpoint']})")
+                  f"SSIM-Y {r['ssim_y']:.4f}  sharpness {r['sharpness']:.3f}  checkerboard {r['checkerboard']:.2f}  "
+                  f"({r['checkpoint']})")
     return 0
 
 

@@ -223,3 +223,4 @@ def test_whole_photo_metrics(runs):
     assert bic["outputs"] == "bicubic" and m["outputs"] == "model" and m["border"] == 4
     assert len(m["photos"]) == 9 and bic["psnr_y"] > 20 and 0 < bic["ssim_y"] <= 1
     assert m["psnr_y"] < bic["psnr_y"]  # a 2-step model is no match for bicubic
+    assert 0 < bic["sharpness"] < 1 and bic["checkerboard"] > 0  # bicubic is blurrier than the photos

@@ -16,7 +16,7 @@ import torch
 import torch.nn.functional as F
 
 from .checkpoint import Model
-from .translate import nyquist_energy, scale_of, ssim, upscale
+from .translate import gradient_magnitude, nyquist_energy, scale_of, ssim, upscale
 
 
 def luma(x: torch.Tensor) -> torch.Tensor:
@@ -55,13 +55,15 @@ def _scores(y: torch.Tensor, t: torch.Tensor, border: int) -> dict:
         yy, ty = yy[..., border:-border, border:-border], ty[..., border:-border, border:-border]
     mse = float((yy - ty).pow(2).mean().clamp_min(1e-10))
     return {"psnr_y": 10 * torch.log10(torch.tensor(1.0 / mse)).item(), "ssim_y": float(ssim(yy, ty)[0]),
-            "nyquist": float(nyquist_energy(y)[0]), "nyquist_target": float(nyquist_energy(t)[0])}
+            "nyquist": float(nyquist_energy(y)[0]), "nyquist_target": float(nyquist_energy(t)[0]),
+            "grad": float(gradient_magnitude(y)[0]), "grad_target": float(gradient_magnitude(t)[0])}
 
 
 def whole_photo_metrics(model: Model, baseline: bool = False, border: int | None = None) -> dict:
     """PSNR / SSIM on luma (``border`` pixels cropped, default the factor) of a super-resolution
     checkpoint on the whole held-out photo strips, per photo and their mean, plus the
-    checkerboard ratio (:func:`gankit.translate.nyquist_energy` of outputs over targets).
+    checkerboard ratio (:func:`gankit.translate.nyquist_energy` of outputs over targets) and the
+    sharpness ratio (mean luma gradient magnitude of outputs over targets; 1 = as sharp).
     ``baseline=True`` scores bicubic upsampling of the same inputs instead of the model."""
     s = scale_of(model)
     info, res = model.meta.get("info", {}), model.meta["shape"][-1]
@@ -74,6 +76,8 @@ def whole_photo_metrics(model: Model, baseline: bool = False, border: int | None
             else upscale(model, x)
         y = ((y.clamp(-1, 1) + 1) * 127.5).round() / 255.0  # what gankit translate writes
         rows.append({"photo": name, "size": list(hr.shape[-2:]), **_scores(y, hr.float() / 255.0, border)})
-    mean = {k: sum(r[k] for r in rows) / len(rows) for k in ("psnr_y", "ssim_y", "nyquist", "nyquist_target")}
+    keys = ("psnr_y", "ssim_y", "nyquist", "nyquist_target", "grad", "grad_target")
+    mean = {k: sum(r[k] for r in rows) / len(rows) for k in keys}
     mean["checkerboard"] = mean["nyquist"] / max(mean["nyquist_target"], 1e-12)
+    mean["sharpness"] = mean["grad"] / max(mean["grad_target"], 1e-12)
     return {"outputs": "bicubic" if baseline else "model", "factor": s, "border": border, "photos": rows, **mean}
