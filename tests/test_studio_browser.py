@@ -72,7 +72,7 @@ def server(root):
 def _open(browser, url, width=1360, height=900):
     ctx = browser.new_context(viewport={"width": width, "height": height})
     page = ctx.new_page()
-    page.set_default_timeout(30_000)
+    page.set_default_timeout(90_000)  # headroom for a loaded 2-core machine
     errors: list[str] = []
     page.on("pageerror", lambda e: errors.append(str(e)))
     page.goto(url)
@@ -193,7 +193,7 @@ def test_token_link_logs_the_browser_in(browser, root, tmp_path):
     try:
         ctx = browser.new_context()
         page = ctx.new_page()
-        page.set_default_timeout(30_000)
+        page.set_default_timeout(90_000)  # headroom for a loaded 2-core machine
         resp = page.goto(srv.url)
         assert resp.status == 403 and "token" in page.content()
         ctx2, page2, errors = _open(browser, srv.login_url)

