@@ -17,7 +17,8 @@ ALL = list(DATASETS)
 SMALL = {"photos": {"n": 64}, "edges2photo": {"n": 32}, "gray2color": {"n": 32}, "lowres2highres": {"n": 32},
          "masked2photo": {"n": 32}, "scenes": {"n": 64}, "scenes-flat2shaded": {"n": 32},
          "stacked-digits": {"n": 512}, "ring8": {"n": 1000}, "grid25": {"n": 1000}, "spiral": {"n": 1000},
-         "moons": {"n": 1000}, "bach-chorales": {"limit": 12}, "folk-melodies": {"limit": 1}}
+         "moons": {"n": 1000}, "bach-chorales": {"limit": 12}, "folk-melodies": {"limit": 1},
+         "folk-melodies-tokens": {"limit": 1}}
 
 
 def build(name, resolution=32, split="train", **kw):

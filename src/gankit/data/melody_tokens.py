@@ -118,3 +118,13 @@ def folk_melody_tokens(resolution: int = 0, split: str = "train", seq_len: int =
             "tokens": {c: token_name(c, low, n_p) for c in used}}
     return text_data("folk-melodies-tokens", texts["train"], texts["test"], split, seq_len,
                      n if split == "train" else n // 4, False, min_count, info)
+
+
+def _catalog_row() -> dict:
+    """``gankit data list``'s row without parsing the Essen corpus (it is built from
+    ``folk-melodies``, which music21 parses on first use, a few minutes, then caches)."""
+    return {"kind": "text", "classes": 0, "size": "?", "shape": [SEQ_LEN],
+            "note": "built from folk-melodies on first use (parsed with music21, then cached)"}
+
+
+folk_melody_tokens.catalog_row = _catalog_row
