@@ -18,7 +18,6 @@ import hashlib
 import json
 import os
 import shutil
-import sys
 import tempfile
 from dataclasses import asdict
 from pathlib import Path
@@ -27,25 +26,10 @@ import torch
 
 from ..errors import UserError
 from .base import Data
+from .cache_paths import _say, cache_root  # noqa: F401  (cache_root: re-exported, gankit.data.cache.cache_root)
 from .folders import plan_folder
 from .layouts import Options
 from .prepare import VERSION, finish_folder, manifest, open_prepared, write_plan
-
-
-def cache_root(setting: str) -> Path | None:
-    """The cache folder ``data.cache`` names; None for ``off``."""
-    if setting == "off":
-        return None
-    if setting not in ("", "auto"):
-        return Path(setting).expanduser()
-    if os.environ.get("GANKIT_CACHE"):
-        return Path(os.environ["GANKIT_CACHE"]).expanduser()
-    return Path(os.environ.get("XDG_CACHE_HOME") or "~/.cache").expanduser() / "gankit"
-
-
-def _say(msg: str) -> None:
-    if os.environ.get("RANK", "0") == "0":  # under torchrun, one line for all ranks
-        print(f"gankit: {msg}", file=sys.stderr)
 
 
 def cache_key(plan, channels: int) -> str:

@@ -183,33 +183,3 @@ def check_midi(p: Path, **kwargs) -> dict:
     lines.append(f"train with: gankit train --data {p}")
     return {"path": str(p), "format": "midi", "kind": "music", "ok": True, "unreadable": bad,
             "splits": {s: len(v) for s, v in splits.items()}, "tracks": d.info["tracks"], "text": "\n".join(lines)}
-
-
-def prepare_midi(p: Path, out: Path, **kwargs) -> dict:
-    """``gankit data prepare`` for MIDI files: the train and test arrays, and the manifest with
-    the music ``info`` (tracks, programs, lowest pitch) the writers need."""
-    import os
-    import shutil
-
-    from .prepare import finish_folder, manifest, write_data
-
-    if out.exists() and (not out.is_dir() or any(out.iterdir())):
-        raise UserError(f"--out {out}: exists and is not empty; pick a new folder")
-    tmp = out.with_name(f".{out.name}.tmp-{os.getpid()}")
-    try:
-        splits, first = {}, None
-        for split in ("train", "test"):
-            d = load_midi(p, split, "off", **kwargs)
-            if split == "test" and "split" in d.info:
-                continue
-            first = first or d
-            splits[split] = write_data(d, tmp / split, list_midis(p))
-        m = manifest("music", p, "midi", 0, dict(kwargs), 0, [], splits, {})
-        m["info"] = {k: v for k, v in first.info.items() if k not in ("skipped", "skip_reasons", "pieces")}
-        for e in m["splits"].values():  # say why each file was skipped, not just "unreadable"
-            e["skipped"] = [{"file": f, "problem": first.info["skip_reasons"][f]} for f in first.info["skipped"]]
-        finish_folder(tmp, out, m)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    return m

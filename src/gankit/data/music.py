@@ -38,7 +38,7 @@ import torch
 
 from ..errors import UserError
 from .base import Data, register_dataset
-from .cache import _say
+from .cache_paths import _say
 
 VERSION = 1  # of the cached arrays; bump when parsing changes
 STEPS_PER_BEAT, BEATS_PER_BAR = 4, 4
@@ -196,7 +196,7 @@ def cache_entry(root: Path, name: str, what: dict) -> Path:
 def cached_arrays(name: str, what: dict, build, cache: str = "auto") -> tuple[dict[str, np.ndarray], dict]:
     """``({"train": x, "test": x}, info)`` from the cache entry keyed by ``what`` (options,
     sources, library versions), or built by ``build()`` and stored (``cache="off"``: built)."""
-    from .cache import cache_root
+    from .cache_paths import cache_root
 
     root = cache_root(cache)
     if root is None:
@@ -256,7 +256,7 @@ def corpus_key(options: dict) -> dict:
 def catalog_row(name: str, options: dict, tracks: int):
     """``gankit data list``'s row for a corpus without parsing it: its size and shape from the
     cache when it was parsed before, else what the first use will do."""
-    from .cache import cache_root
+    from .cache_paths import cache_root
 
     row = {"kind": "music", "classes": 0, "size": "?", "shape": [tracks, options["bars"], STEPS, "P"]}
     try:

@@ -230,8 +230,6 @@ def prepare(src: str, out: str, resolution: int, channels: int = 0, progress: bo
     if p.is_file() and p.suffix.lower() in MODALITY_FILES:
         raise UserError(f"{p}: text and table files are read directly; train with --data {p} (no prepare needed)")
     if detect_format(p, kwargs.get("layout", "auto")) == "midi":
-        from .midi import prepare_midi
-
         return prepare_midi(p, out_p, seed=kwargs.get("seed", 0))  # the image options do not apply
     o = parse_options(kwargs)
     if resolution < 1:
@@ -314,3 +312,30 @@ def summary(m: dict, out: str) -> str:
         lines.append(f"classes ({len(m['class_names'])}): {', '.join(m['class_names'][:20])}")
     lines.append(f"train with: gankit train --data {out}")
     return "\n".join(lines)
+
+
+def prepare_midi(p: Path, out: Path, **kwargs) -> dict:
+    """``gankit data prepare`` for MIDI files: the train and test arrays, and the manifest with
+    the music ``info`` (tracks, programs, lowest pitch) the writers need."""
+    from .midi import list_midis, load_midi
+
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+        raise UserError(f"--out {out}: exists and is not empty; pick a new folder")
+    tmp = out.with_name(f".{out.name}.tmp-{os.getpid()}")
+    try:
+        splits, first = {}, None
+        for split in ("train", "test"):
+            d = load_midi(p, split, "off", **kwargs)
+            if split == "test" and "split" in d.info:
+                continue
+            first = first or d
+            splits[split] = write_data(d, tmp / split, list_midis(p))
+        m = manifest("music", p, "midi", 0, dict(kwargs), 0, [], splits, {})
+        m["info"] = {k: v for k, v in first.info.items() if k not in ("skipped", "skip_reasons", "pieces")}
+        for e in m["splits"].values():  # say why each file was skipped, not just "unreadable"
+            e["skipped"] = [{"file": f, "problem": first.info["skip_reasons"][f]} for f in first.info["skipped"]]
+        finish_folder(tmp, out, m)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return m
