@@ -237,7 +237,7 @@ def translate_files(checkpoint: str | Path, input: str | Path, out: str | Path, 
     outs = [translate(model, x, direction, k, seed) for k in targets_to]  # each [N, C, R, R]
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    from .generate import provenance
+    from .provenance import provenance
 
     info = {**provenance(model, seed), "gankit:direction": direction, "Software": "gankit (translated image)"}
     written, strips = [], 0
@@ -260,7 +260,7 @@ def translate_files(checkpoint: str | Path, input: str | Path, out: str | Path, 
 def _upscale_files(model: Model, items: list, out: Path, channels: int, seed: int) -> dict:
     """``gankit translate`` for super-resolution: every input at its own size, upscaled whole
     (:func:`upscale`, tiled when large); a strip ``bicubic | output | target`` where a target exists."""
-    from .generate import provenance
+    from .provenance import provenance
 
     out.mkdir(parents=True, exist_ok=True)
     info = {**provenance(model, seed), "gankit:direction": "AtoB", "Software": "gankit (upscaled image)"}

@@ -244,7 +244,7 @@ def parse_message(text: str | None) -> int | None:
 
 def default_message(model) -> int:
     """The first 32 bits of the generator's checkpoint sha256: the mark names the generator."""
-    from ..generate import checkpoint_hash
+    from ..provenance import checkpoint_hash
 
     digest = checkpoint_hash(model)
     try:

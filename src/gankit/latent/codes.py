@@ -53,7 +53,7 @@ def code_grids(model: Model, rows: int = 8, seed: int = 0, span: float = 2.0, co
 
 def write_code_grids(model: Model, out: str | Path, rows: int = 8, seed: int = 0, span: float = 2.0) -> dict:
     """Write ``code_<name>.png`` for every InfoGAN code (see :func:`code_grids`)."""
-    from ..generate import provenance
+    from ..provenance import provenance
 
     grids = code_grids(model, rows, seed, span)
     out = Path(out)

@@ -121,7 +121,7 @@ def write_directions(model: Model, out: str | Path, method: str = "classifier", 
     per name; metadata: space, method, checkpoint hash, fit scores)."""
     from safetensors.torch import save_file
 
-    from ..generate import checkpoint_hash
+    from ..provenance import checkpoint_hash
 
     out = Path(out)
     if out.suffix != ".safetensors":
@@ -217,7 +217,7 @@ def write_edit(model: Model, directions: str | Path, name: str, strength: float,
     target image comes first), one PNG per
     frame (provenance + strength) and ``edit.json`` (strengths and, per strength, the digits
     classifier's prediction and the mean ink of each row)."""
-    from ..generate import provenance
+    from ..provenance import provenance
 
     check_model(model, "edit")
     if (seeds is None) == (input is None):

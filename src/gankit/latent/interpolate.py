@@ -80,7 +80,7 @@ def write_interpolation(model: Model, seeds, steps: int, out: str | Path, space:
     check_model(model, "interpolate")
     if space not in ("z", "w"):
         raise UserError(f"--space must be z or w for interpolate, got {space!r}")
-    from ..generate import provenance
+    from ..provenance import provenance
 
     seeds = parse_seeds(seeds)
     ls = LatentSpace(model, space, class_, truncation)

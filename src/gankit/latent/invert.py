@@ -116,7 +116,7 @@ def write_inversion(model: Model, input: str | Path, out: str | Path, space: str
     (per-image and mean MSE / PSNR on [0, 1] pixels, and the same for the starting latent)."""
     from safetensors.torch import save_file
 
-    from ..generate import provenance
+    from ..provenance import provenance
 
     check_model(model, "invert")
     check_space(model, space)
