@@ -135,8 +135,9 @@ def create_app(studio: Studio, policy: Policy | None = None, workers: int = 2, q
     def error(status: int, message: str, headers=None) -> JSONResponse:
         return JSONResponse({"error": studio.scrub(message)}, status, headers=headers)
 
-    async def answer(fn, *args, is_heavy: bool = False, png: bool = False):
-        """Call a Studio method and turn its result or failure into a response."""
+    async def answer(fn, *args, is_heavy: bool = False, media_type: str = ""):
+        """Call a Studio method and turn its result or failure into a response: JSON, or the
+        returned bytes as ``media_type`` (a PNG, a WAV)."""
         try:
             out = await (heavy.run(fn, *args) if is_heavy else anyio.to_thread.run_sync(fn, *args))
         except NotFound as e:
@@ -150,7 +151,7 @@ def create_app(studio: Studio, policy: Policy | None = None, workers: int = 2, q
         except Exception as e:  # noqa: BLE001 - the page gets a note; the log gets the traceback
             traceback.print_exc(file=sys.stderr)
             return error(500, f"internal error ({type(e).__name__}); see the studio's log")
-        return Response(out, media_type="image/png") if png else JSONResponse(out)
+        return Response(out, media_type=media_type) if media_type else JSONResponse(out)
 
     @app.exception_handler(HTTPException)
     async def http_error(request: Request, e: HTTPException):
@@ -197,7 +198,7 @@ def create_app(studio: Studio, policy: Policy | None = None, workers: int = 2, q
     @app.get("/api/run/sample")
     async def run_sample(name: Annotated[str, Query(max_length=400)] = "",
                          t: Annotated[str, Query(max_length=40)] = ""):
-        return await answer(studio.run_sample, {"name": name}, png=True)
+        return await answer(studio.run_sample, {"name": name}, media_type="image/png")
 
     @app.get("/api/compare")
     async def compare(names: Annotated[str, Query(max_length=20_000)] = ""):

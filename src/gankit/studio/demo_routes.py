@@ -83,9 +83,7 @@ def demo_router(demos: Demos, answer) -> APIRouter:
     @router.get("/api/listen/wav")
     async def listen_wav(model: Annotated[str, Query(max_length=200)] = "",
                          seed: Annotated[str, Query(max_length=40)] = ""):
-        out = await answer(demos.listen_wav, {"model": model, "seed": seed}, is_heavy=True, png=True)
-        if out.status_code == 200:  # `answer` labels bytes as PNG; these are a WAV file
-            out.headers["content-type"] = "audio/wav"
-        return out
+        return await answer(demos.listen_wav, {"model": model, "seed": seed}, is_heavy=True,
+                            media_type="audio/wav")
 
     return router
