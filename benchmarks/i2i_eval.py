@@ -1,9 +1,10 @@
 """Image-to-image quality on held-out data: L1, PSNR, SSIM, sharpness (and FID) per checkpoint;
-segmentation accuracy of label-map -> image models (spade).
+segmentation accuracy of label-map -> image models (spade; pix2pix on scenes-labels2photo).
 
     python benchmarks/i2i_eval.py --checkpoint runs/pix2pix-edges2photo runs/l1-only-edges2photo [--n N] [--json]
     python benchmarks/i2i_eval.py --checkpoint runs/srgan runs/srresnet --baseline --fid --strip sr.png
     python benchmarks/i2i_eval.py --checkpoint runs/spade                # spade: segmentation rows
+    python benchmarks/i2i_eval.py --checkpoint runs/spade runs/pix2pix-labels --strip seg.png  # both, same maps
     python benchmarks/i2i_eval.py --checkpoint runs/srresnet runs/srgan --photos --baseline  # whole photos
 
 ``--photos`` (super-resolution): :func:`gankit.superres.whole_photo_metrics` on the whole held-out
@@ -18,12 +19,17 @@ do-nothing row (the inputs themselves, bicubic-upsampled when smaller). ``--fid`
 ``randconv`` feature space, once as the ``randconv`` extractor does it (resized to 32 px) and,
 for larger images, once at native resolution (a differently seeded net, no resize).
 
-**Label-map models** (spade): each held-out label map is turned into an image by the model, and
-:func:`palette_segment` -- a rule-based segmenter that knows how ``scenes`` are drawn -- labels
-the image; :func:`seg_scores` compares that with the input label map. The same segmenter on the
-real held-out images gives the reference row (its own error rate).
+**Label-map models** (``input_spec`` kind ``labels``: spade on ``scenes``, and pix2pix / l1-only
+on ``scenes-labels2photo``, whose one-hot inputs are the same scenes' label maps): each held-out
+label map is turned into an image by the model, and :func:`palette_segment` -- a rule-based
+segmenter that knows how ``scenes`` are drawn -- labels the image; :func:`seg_scores` compares
+that with the input label map. The same segmenter on the real held-out images gives the
+reference row (its own error rate); it and the all-background row are printed once for
+checkpoints whose held-out label maps and images are identical (spade and pix2pix at the same
+resolution), so the models' rows read as one table.
 
-``--strip FILE`` writes example rows ``input | output(s) | target`` (held-out items 0..k-1).
+``--strip FILE`` writes example rows ``input | output(s) | target`` (held-out items 0..k-1); for
+label-map models ``label map | (generated | its segmentation) per model | real image``.
 Deterministic (no sampling: the first ``--n`` held-out items, in order, fixed seeds).
 """
 from __future__ import annotations
@@ -176,14 +182,10 @@ def fid_rows(fake: torch.Tensor, real: torch.Tensor) -> dict:
     return res
 
 
-@torch.no_grad()
-def spade_rows(model, n: int = 0, seed: int = 0) -> tuple[list[dict], torch.Tensor]:
-    """Segmentation rows for a label-map model: its images of the held-out label maps, and the
-    real held-out images (the segmenter's reference), each segmented by :func:`palette_segment`;
-    the first row also has the FID (randconv) of the generated vs the real held-out images.
-    Returns the rows and the generated images (uint8)."""
+def label_maps(model, n: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+    """The first ``n`` (0: all) held-out label maps ``[N, H, W]`` and real images (uint8) of a
+    label-map model; ``UserError`` unless they are ``scenes`` label maps the segmenter reads."""
     from gankit.errors import UserError
-    from gankit.translate import translate
 
     data = model.recipe.held_out()
     names = list((data.info or {}).get("seg_classes") or [])
@@ -191,16 +193,35 @@ def spade_rows(model, n: int = 0, seed: int = 0) -> tuple[list[dict], torch.Tens
         raise UserError(f"--checkpoint {model.path}: the colour segmenter reads scenes label maps with "
                         f"seg=kind (background, circle, square, triangle); this data has {names or 'none'}")
     total = len(data) if n <= 0 else min(n, len(data))
-    seg = data.seg[:total, 0].long()
+    return data.seg[:total, 0].long(), data.x[:total]
+
+
+@torch.no_grad()
+def label_map_rows(model, n: int = 0, seed: int = 0, reference: bool = True) -> tuple[list[dict], torch.Tensor]:
+    """Segmentation rows for a label-map model (spade, or pix2pix on ``scenes-labels2photo``):
+    its images of the held-out label maps, and the real held-out images (the segmenter's
+    reference), each segmented by :func:`palette_segment`; the first row also has the FID
+    (randconv) of the generated vs the real held-out images. ``reference=False`` leaves out the
+    real-images and all-background rows (already printed for the same held-out set).
+
+    Every label-map model takes class ids (:func:`gankit.translate.translate`): spade one-hot
+    encodes them for its SPADE blocks, a paired model as its data did (``scenes-labels2photo``'s
+    inputs are exactly the one-hot ids), so all models see the same maps.
+    Returns the rows and the generated images (uint8)."""
+    from gankit.translate import translate
+
+    seg, real = label_maps(model, n)
+    total = len(seg)
     fake = _to_uint8(translate(model, seg, seed=seed))
-    real = data.x[:total]
-    rows = []
-    for what, imgs in (("model", fake), ("real images", real)):
-        rows.append({"outputs": what, "n": total, **seg_scores(palette_segment(imgs), seg, 4)})
-    rows[0].update(fid_rows(fake, real))
-    # the trivial prediction "everything is background": the floor for pixel accuracy
-    rows.append({"outputs": "all background", "n": total, **seg_scores(torch.zeros_like(seg), seg, 4)})
+    rows = [{"outputs": "model", "n": total, **seg_scores(palette_segment(fake), seg, 4), **fid_rows(fake, real)}]
+    if reference:
+        rows.append({"outputs": "real images", "n": total, **seg_scores(palette_segment(real), seg, 4)})
+        # the trivial prediction "everything is background": the floor for pixel accuracy
+        rows.append({"outputs": "all background", "n": total, **seg_scores(torch.zeros_like(seg), seg, 4)})
     return rows, fake
+
+
+spade_rows = label_map_rows  # its name from when spade was the only label-map model
 
 
 # ----------------------------------------------------------------------- strips
@@ -230,15 +251,22 @@ def write_strip(path: str, models: list, n: int, direction: str, baseline: bool)
     viz.save_image(grid, path, scale=max(1, 64 // shape[-1]))
 
 
-def write_spade_strip(path: str, model, fake: torch.Tensor, n: int) -> None:
-    """Rows ``label map | generated | segmentation of generated | real image`` (held-out 0..n-1)."""
+def write_label_strip(path: str, runs: list, n: int) -> None:
+    """Rows ``label map | (generated | its segmentation) per model | real image`` for held-out
+    items 0..n-1; ``runs`` is ``[(model, generated uint8)]``, all on the same held-out maps."""
     from gankit import viz
+    from gankit.errors import UserError
     from gankit.recipes.translation import labels_picture
 
-    data = model.recipe.held_out()
-    seg = data.seg[:n, 0].long()
-    cols = [labels_picture(seg), fake[:n].float() / 127.5 - 1, labels_picture(palette_segment(fake[:n])),
-            data.x[:n].float() / 127.5 - 1]
+    seg, real = label_maps(runs[0][0], n)
+    cols = [labels_picture(seg)]
+    for model, fake in runs:
+        s, _ = label_maps(model, n)
+        if not torch.equal(s, seg):
+            raise UserError(f"--strip: checkpoints {runs[0][0].path} and {model.path} have different held-out "
+                            f"label maps")
+        cols += [fake[:n].float() / 127.5 - 1, labels_picture(palette_segment(fake[:n]))]
+    cols.append(real.float() / 127.5 - 1)
     grid = viz.image_grid(torch.stack(cols, 1).flatten(0, 1), nrow=len(cols))
     viz.save_image(grid, path, scale=2)
 
@@ -289,15 +317,17 @@ def main(argv=None) -> int:
         models = [gankit.load(c) for c in a.checkpoint]
         if a.photos:
             return _photo_rows(models, a.baseline, a.json)
-        rows, paired = [], []
+        rows, paired, labelled, seen = [], [], [], []
         for model in models:
             if model.recipe.input_spec(a.direction)["kind"] == "labels":
-                srows, fake = spade_rows(model, a.n)
+                held = label_maps(model, a.n)  # the reference rows once per distinct held-out set
+                fresh = not any(torch.equal(held[0], s) and torch.equal(held[1], x) for s, x in seen)
+                seen += [held] if fresh else []
+                srows, fake = label_map_rows(model, a.n, reference=fresh)
                 for r in srows:
                     name = {"model": model.config.recipe, "real images": "real"}.get(r["outputs"], "all-bg")
                     rows.append({"checkpoint": str(model.path), "recipe": name, "step": model.step, **r})
-                if a.strip:
-                    write_spade_strip(a.strip, model, fake, a.strip_n)
+                labelled.append((model, fake))
                 continue
             paired.append(model)
             for base in (False, True) if a.baseline else (False,):
@@ -307,6 +337,8 @@ def main(argv=None) -> int:
                     _, y, t = paired_outputs(model, a.n, a.direction, baseline=base)
                     r.update(fid_rows(y, t))
                 rows.append(r)
+        if a.strip and labelled:
+            write_label_strip(a.strip, labelled, a.strip_n)
         if a.strip and paired:
             write_strip(a.strip, paired, a.strip_n, a.direction, a.baseline)
         for r in rows:

@@ -16,6 +16,7 @@ from gankit.registry import DATASETS, RECIPES
 ALL = list(DATASETS)
 SMALL = {"photos": {"n": 64}, "edges2photo": {"n": 32}, "gray2color": {"n": 32}, "lowres2highres": {"n": 32},
          "masked2photo": {"n": 32}, "scenes": {"n": 64}, "scenes-flat2shaded": {"n": 32},
+         "scenes-labels2photo": {"n": 64},
          "stacked-digits": {"n": 512}, "ring8": {"n": 1000}, "grid25": {"n": 1000}, "spiral": {"n": 1000},
          "moons": {"n": 1000}, "bach-chorales": {"limit": 12}, "folk-melodies": {"limit": 1},
          "folk-melodies-tokens": {"limit": 1}}
@@ -226,6 +227,28 @@ def test_scenes_flat2shaded_unpaired_then_paired_test():
     assert agree > 0.97
     b = tr.batch(0, 8, seed=0)
     assert b["A"].shape == b["B"].shape == (8, 3, 16, 16)
+
+
+def test_scenes_labels2photo_is_scenes_with_onehot_label_inputs():
+    """The pix2pix side of pix2pix vs spade: the same scenes as `scenes` (defaults included, so
+    the 1,024 held-out maps match), the input the label map one-hot (255 / 0 -> +1 / -1)."""
+    from gankit.data.scenes import KINDS, scenes, scenes_labels2photo
+
+    te, ref = scenes_labels2photo(resolution=32, split="test"), scenes(resolution=32, split="test")
+    assert te.kind == "paired" and len(te) == len(ref) == 1024
+    assert torch.equal(te.seg, ref.seg) and torch.equal(te.x, ref.x) and torch.equal(te.y, ref.y)
+    assert te.info["seg_classes"] == ref.info["seg_classes"] == ["background", *KINDS] and te.info["input_onehot"]
+    assert te.a.shape == (1024, 4, 32, 32) and te.a.dtype == torch.uint8
+    onehot = F.one_hot(te.seg[:, 0].long(), 4).permute(0, 3, 1, 2)
+    assert torch.equal(te.a, (onehot * 255).to(torch.uint8))
+    tr, ref_tr = build("scenes-labels2photo", resolution=16), build("scenes", resolution=16)
+    assert torch.equal(tr.seg, ref_tr.seg) and torch.equal(tr.x, ref_tr.x) and tr.captions is None
+    kc = build("scenes-labels2photo", resolution=16, seg="kind_color", n=8)
+    assert kc.a.shape[1] == 13 and torch.equal(kc.a.argmax(1, keepdim=True).to(torch.uint8), kc.seg)
+    d = load_data(DataConfig(name="scenes-labels2photo", resolution=16, flip=True, kwargs={"n": 32}))
+    b = d.batch(0, 8, seed=0)  # no captions, so mirroring is allowed: the map flips with its image
+    assert b["A"].shape == (8, 4, 16, 16) and set(b["A"].unique().tolist()) == {-1.0, 1.0}
+    assert torch.equal(b["A"].argmax(1), b["seg"]) and torch.equal(b["A"].sum(1), torch.full((8, 16, 16), -2.0))
 
 
 # ------------------------------------------------------------------- flip

@@ -1,5 +1,6 @@
 """benchmarks/i2i_eval.py: the colour segmenter used to score spade, its scores, the FID rows,
-and the script end to end on tiny checkpoints (spade rows + a strip, paired rows with FID)."""
+and the script end to end on tiny checkpoints (spade rows + a strip, spade beside pix2pix on
+scenes-labels2photo, paired rows with FID)."""
 from __future__ import annotations
 
 import importlib.util
@@ -120,6 +121,40 @@ def test_script_spade_rows_and_strip(tmp_path, capsys):
     assert "fid_randconv" in rows[0] and rows[1]["pixel_acc"] > rows[2]["pixel_acc"]
     assert rows[1]["miou"] > 0.6 and rows[2]["iou"][1:] == [0.0, 0.0, 0.0]
     assert strip.stat().st_size > 0
+
+
+def test_script_pix2pix_on_label_maps_beside_spade(tmp_path, capsys):
+    """pix2pix on scenes-labels2photo is scored like spade, on the same held-out maps: its
+    outputs are its translations of the held-out one-hot inputs; the reference rows print once."""
+    import gankit
+
+    small = ["G.kwargs.ngf=8", "D.kwargs.ndf=8"]
+    sp = _tiny(tmp_path, "spade", "scenes", [*small, "G.kwargs.hidden=8"])
+    px = _tiny(tmp_path, "pix2pix", "scenes-labels2photo", small)
+    model = gankit.load(px)
+    data = model.recipe.held_out()
+    seg, _ = ev.label_maps(model, 16)
+    assert torch.equal(seg, gankit.load(sp).recipe.held_out().seg[:16, 0].long())
+    rows, fake = ev.spade_rows(model, 16)  # the old name still works
+    from gankit.translate import translate
+
+    assert torch.equal(fake, ev._to_uint8(translate(model, data.to_float(data.a[:16]))))
+    assert [r["outputs"] for r in rows] == ["model", "real images", "all background"]
+
+    strip = tmp_path / "both.png"
+    assert ev.main(["--checkpoint", str(sp), str(px), "--n", "16", "--json", "--strip", str(strip),
+                    "--strip-n", "3"]) == 0
+    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [r["recipe"] for r in rows] == ["spade", "real", "all-bg", "pix2pix"]
+    assert all(r["n"] == 16 and 0 <= r["miou"] <= 1 for r in rows)
+    assert "fid_randconv" in rows[0] and "fid_randconv" in rows[3] and rows[3]["checkpoint"].startswith(str(px))
+    from PIL import Image
+
+    with Image.open(strip) as im:  # label map | (generated | segmentation) x 2 | real: 6 columns, 3 rows
+        assert 1.8 < im.width / im.height < 2.2
+    assert ev.main(["--checkpoint", str(px), "--n", "8"]) == 0  # alone: its own reference rows
+    out = capsys.readouterr().out.splitlines()
+    assert [line.split()[0] for line in out] == ["pix2pix", "real", "all-bg"] and "mIoU" in out[0]
 
 
 def test_script_paired_rows_with_fid_and_baseline(tmp_path, capsys):

@@ -28,7 +28,7 @@ TINY = 8
 CASES = {
     "pix2pix": ("masked2photo", ["D.kwargs.n_layers=3"]),
     "l1-only": ("gray2color", []),
-    "cyclegan": ("scenes-flat2shaded", ["G.kwargs.n_blocks=2", "options.pool=3"]),
+    "cyclegan": ("scenes-flat2shaded", ["G.kwargs.ngf=8", "options.pool=3"]),
     "stargan": ("digits", ["G.kwargs.n_blocks=2", "loop.d_steps=2"]),
     "srgan": ("lowres2highres", ["G.kwargs.n_blocks=2"]),
     "srresnet": ("lowres2highres", ["G.kwargs.n_blocks=2"]),
@@ -126,6 +126,43 @@ def test_unet_dropout_where_the_authors_put_it(res, levels):
     assert has == levels
     forced = NETS.build("unet_g", in_channels=1, channels=3, resolution=res, ngf=2, dropout_levels=2)
     assert sum(isinstance(m, torch.nn.Dropout) for m in forced.modules()) == 2
+
+
+def test_pix2pix_on_label_maps_preset_and_label_inputs():
+    """SPADE's baseline: `--data scenes-labels2photo` picks pix2pix and its preset (spade.yaml's
+    size and length, no flips); the resolved U-Net takes the 4 one-hot channels; the model takes
+    class ids like spade (translated as their one-hot) and pictures its inputs as label maps."""
+    from gankit.recipes.translation import labels_picture
+
+    assert build_config(data="scenes-labels2photo").recipe == "pix2pix"
+    cfg = build_config(recipe="pix2pix", data="scenes-labels2photo")
+    assert (cfg.data.resolution, cfg.data.batch_size, cfg.data.flip, cfg.loop.steps) == (32, 16, False, 3000)
+    assert (cfg.G.name, cfg.G.kwargs["ngf"], cfg.D.kwargs["ndf"], cfg.D.kwargs["n_layers"]) == ("unet_g", 32, 32, 2)
+    cfg = apply_overrides(cfg, ["data.kwargs.n=16", "data.resolution=16", "G.kwargs.ngf=4", "D.kwargs.ndf=4"])
+    data = load_data(cfg.data)
+    meta = data_meta(data)
+    cfg = resolve_config(cfg, meta)
+    assert cfg.G.kwargs["in_channels"] == 4 and cfg.G.kwargs["channels"] == 3 and cfg.D.kwargs["in_channels"] == 7
+    rec = RECIPES.get("pix2pix")(cfg, meta)
+    nets = {k: v.eval() for k, v in rec.build_nets().items()}
+    spec = rec.input_spec()
+    assert spec == {"kind": "labels", "channels": 1, "resolution": 16, "num_labels": 4,
+                    "label_names": ["background", "circle", "square", "triangle"]}
+    seg = data.seg[:3, 0].long()
+    y = rec.translate(nets, seg)
+    assert y.shape == (3, 3, 16, 16) and torch.equal(y, rec.translate(nets, data.to_float(data.a[:3])))
+    assert torch.equal(rec.picture(seg), labels_picture(seg))
+    assert torch.equal(rec.picture(data.to_float(data.a[:3])), labels_picture(seg))
+    with pytest.raises(UserError, match="label ids"):
+        rec.translate(nets, torch.full((1, 16, 16), 4))
+    plain = RECIPES.get("pix2pix")(*_resolved("masked2photo"))  # a 4-channel input that is not labels
+    assert plain.input_spec()["kind"] == "masked"
+
+
+def _resolved(data):
+    cfg = tiny_config("pix2pix", data=data)
+    meta = data_meta(load_data(cfg.data))
+    return resolve_config(cfg, meta), meta
 
 
 def test_patchgan_receptive_field_is_capped_for_small_images():

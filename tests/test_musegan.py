@@ -96,3 +96,24 @@ def test_binary_neurons_are_hard_with_straight_through_gradients():
     assert set(torch.unique(x.detach()).tolist()) <= {-1.0, 1.0}
     x.sum().backward()
     assert G.merge.weight.grad is not None and float(G.merge.weight.grad.abs().sum()) > 0
+
+
+def test_key_invariant_stream_ignores_transposition_and_sees_out_of_key_notes():
+    """``key_invariant``: the tonal stream's phrase feature is the same for a phrase and its
+    transposition by any number of semitones (the chroma layers run on all 12 rotations), and
+    it changes when one pitch class of the phrase is moved a semitone out of its key."""
+    torch.manual_seed(0)
+    D = MuseGANDiscriminator(*SHAPE, width=8, key_invariant=True)
+    T, B, S, _ = SHAPE
+    c_major = torch.tensor([0, 2, 4, 5, 7, 9, 11])
+    chroma = torch.zeros(2 * B, S // 4, 12, T)
+    chroma[:, :, c_major] = torch.rand(2 * B, S // 4, 7, T)  # only C major's pitch classes sound
+    feats = D._tonal(chroma, 2)
+    for shift in (1, 5, 7):
+        assert torch.allclose(D._tonal(torch.roll(chroma, shift, 2), 2), feats, atol=1e-6)
+    off = chroma.clone()
+    off[:, :, 6] = off[:, :, 5]  # F -> F sharp as well: out of C major
+    assert not torch.allclose(D._tonal(off, 2), feats, atol=1e-3)
+    x = torch.rand(2, *SHAPE) * 2 - 1
+    assert D(x).shape == (2,)
+    assert MuseGANDiscriminator(*SHAPE, width=8).out.in_features + 16 == D.out.in_features

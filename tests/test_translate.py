@@ -16,7 +16,7 @@ FAST = ["--set", "loop.progress=false", "--set", "loop.tensorboard=false", "--se
         "--set", "data.resolution=16", "--set", "loop.threads=1", "--set", "loop.n_samples=4"]
 RUNS = {  # kind -> (recipe, data, extra --set values)
     "pix2pix": ("pix2pix", "masked2photo", ["G.kwargs.ngf=8", "D.kwargs.ndf=8", "data.kwargs.n=32"]),
-    "cyclegan": ("cyclegan", "scenes-flat2shaded", ["G.kwargs.ngf=8", "G.kwargs.n_blocks=1", "D.kwargs.ndf=8",
+    "cyclegan": ("cyclegan", "scenes-flat2shaded", ["G.kwargs.ngf=8", "D.kwargs.ndf=8",
                                                     "data.kwargs.n=32"]),
     "stargan": ("stargan", "digits", ["G.kwargs.ngf=8", "G.kwargs.n_blocks=1", "D.kwargs.ndf=8", "loop.d_steps=1"]),
     "srgan": ("srgan", "lowres2highres", ["G.kwargs.ngf=8", "G.kwargs.n_blocks=1", "D.kwargs.ndf=8",

@@ -14,7 +14,8 @@ super-resolution). Nothing is cropped, so non-square inputs come out with a chan
   converted to the model's channels (gray <-> RGB; transparency over white);
 * inpainting (a 4-channel input such as ``masked2photo``'s): an RGBA image whose transparent
   pixels (alpha < 128) are the hole to fill; an image without alpha has no hole;
-* label maps (spade): a grayscale or palette PNG whose pixel values are class ids
+* label maps (spade; pix2pix / l1-only trained on one-hot label maps such as
+  ``scenes-labels2photo``): a grayscale or palette PNG whose pixel values are class ids
   ``0 .. K-1`` (the names are in the checkpoint's ``data.json``, ``info.seg_classes``).
 
 **Targets.** When the input folder holds ``A/`` and ``B/`` subfolders (pix2pix's paired layout,
@@ -180,7 +181,7 @@ def read_labels(path: Path, resolution: int, num_labels: int) -> torch.Tensor:
         else:
             rgb = np.asarray(im.convert("RGB")).astype(np.int64)
             if not (np.array_equal(rgb[..., 0], rgb[..., 1]) and np.array_equal(rgb[..., 0], rgb[..., 2])):
-                raise UserError(f"--input {path}: a spade model needs a label map (a grayscale or palette "
+                raise UserError(f"--input {path}: a label-map model needs a label map (a grayscale or palette "
                                 f"PNG of class ids 0..{num_labels - 1}), not a colour image")
             arr = rgb[..., 0]
     if arr.max() >= num_labels or arr.min() < 0:

@@ -17,7 +17,8 @@ generator, so a dataset is a pure function of its arguments, and every image com
 Two renderings of the same scene description: ``flat`` (solid colours, antialiased) and
 ``shaded`` (light from the top left: a brightness gradient across each shape, a highlight on
 circles, a vertical background gradient and a soft drop shadow). ``scenes-flat2shaded`` uses
-them as two domains for unpaired translation.
+them as two domains for unpaired translation; ``scenes-labels2photo`` pairs each scene's one-hot
+label map with its image (SPADE's task as paired data, for pix2pix).
 """
 from __future__ import annotations
 
@@ -289,3 +290,35 @@ def scenes_flat2shaded(resolution: int = 32, split: str = "train", n: int = 0, s
                 _info(seg, {"A": "flat", "B": "shaded"}, max_shapes,
                       correspondence="paired by index" if same_scenes else "none (unpaired)"),
                 a=a, seg=s, captions=list(caps))
+
+
+def onehot_labels(seg: torch.Tensor, num_classes: int) -> torch.Tensor:
+    """Label maps uint8 [N, 1, R, R] -> one-hot uint8 [N, K, R, R]: 255 where the pixel's class is
+    channel k, else 0 (as floats +1 / -1, the range of ``masked2photo``'s mask channel)."""
+    return F.one_hot(seg[:, 0].long(), num_classes).permute(0, 3, 1, 2).to(torch.uint8).mul_(255).contiguous()
+
+
+@register_dataset("scenes-labels2photo", "paired: scene label map (one-hot, 4 channels) -> the scene's image; "
+                  "the same scenes as `scenes` (pix2pix vs spade)", "pix2pix")
+def scenes_labels2photo(resolution: int = 32, split: str = "train", n: int = 0, seed: int = 0,
+                        max_shapes: int = 2, style: str = "flat", seg: str = "kind") -> Data:
+    """Semantic image synthesis as paired translation: SPADE's task for pix2pix.
+
+    Built from :func:`scenes` with the same arguments, so each split holds *exactly* the scenes
+    of ``scenes`` (same seeds, same ``n`` defaults, same label maps and images): a pix2pix
+    trained here and a SPADE trained on ``scenes`` are scored on identical held-out label maps.
+
+    Input ``a``: the label map one-hot, uint8 [N, K, R, R] (K = 4 for ``seg="kind"``: background,
+    circle, square, triangle; 13 for ``seg="kind_color"``), 255 in the pixel's class channel and
+    0 elsewhere; ``info["input_onehot"]`` marks it, so translation recipes take class ids as
+    inputs (``gankit translate``, the studio) and picture them as label maps. Target ``x``:
+    the scene's image [N, 3, R, R]. ``seg`` (the label map) and ``y`` are kept; captions are not
+    (this task does not use them), so ``data.flip`` is allowed: the shapes are left-right
+    symmetric and their positions uniform, so a mirrored flat scene is another valid scene
+    (``style="shaded"`` targets would be lit from the wrong side).
+    """
+    d = scenes(resolution, split, n, seed, max_shapes, style, seg)
+    a = onehot_labels(d.seg, len(d.info["seg_classes"]))
+    info = {**d.info, "input_onehot": True,
+            "input": "one-hot label map: channel k = 255 where the class is seg_classes[k], else 0"}
+    return Data("scenes-labels2photo", "paired", d.x, d.y, list(d.class_names), info, a=a, seg=d.seg)

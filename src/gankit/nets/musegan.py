@@ -187,7 +187,7 @@ class MuseGANDiscriminator(nn.Module):
     """
 
     def __init__(self, tracks: int = 4, bars: int = 4, steps: int = 16, pitches: int = 48, width: int = 32,
-                 steps_per_beat: int = 4):
+                 steps_per_beat: int = 4, key_invariant: bool = False):
         super().__init__()
         if steps % 8 or steps % steps_per_beat:
             raise ValueError(f"musegan_d: steps per bar must be a multiple of 8 and of steps_per_beat, got {steps}")
@@ -201,7 +201,20 @@ class MuseGANDiscriminator(nn.Module):
         self.chroma = nn.Sequential(_down(T, w, (1, 12)), _down(w, 2 * w, (steps // steps_per_beat, 1)))
         self.onset = nn.Sequential(_down(T, h, (4, 1)), _down(h, w, (steps // 4, 1)))
         self.merged = nn.Linear(2 * 11 * w, 16 * w)  # the repo's (2, 1, 1) conv over adjacent bars
-        self.out = nn.Linear(16 * w * (bars - 1), 1)
+        self.key_invariant = key_invariant
+        if key_invariant:  # the same chroma layers, applied to the chroma in each of its 12 rotations
+            self.tonal = nn.Sequential(_down(T, w, (1, 12)), _down(w, 2 * w, (steps // steps_per_beat, 1)))
+        self.out = nn.Linear(16 * w * (bars - 1) + (2 * w if key_invariant else 0), 1)
+
+    def _tonal(self, chroma: torch.Tensor, n: int) -> torch.Tensor:
+        """Key-invariant phrase features [N, 2w] of the per-beat chroma [N B, beats, 12, T]: the
+        tonal stream's features of every rotation of the pitch classes (a transposition),
+        averaged over the bars, then the max over the 12 rotations: "how well the phrase fits
+        its best-matching key", whatever that key is."""
+        idx = (torch.arange(12)[:, None] + torch.arange(12)[None]) % 12  # [rotation, class]
+        rot = chroma[:, :, idx].transpose(1, 2)  # [N B, 12 rotations, beats, 12, T]
+        h = self.tonal(rot.reshape(-1, *chroma.shape[1:]))  # [N B 12, 1, 1, 2w]
+        return h.view(n, -1, 12, h.shape[-1]).mean(1).amax(1)
 
     def forward(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
         N, T, B, S, P = x.shape
@@ -212,5 +225,7 @@ class MuseGANDiscriminator(nn.Module):
         onset = (on - F.pad(on[:, :-1], (0, 0, 0, 0, 1, 0))).sum(2, keepdim=True)  # [N B, S, 1, T]
         h = self.private(_per_track_cat(self.pitch_time(xp), self.time_pitch(xp), T))  # [N B, S/4, O, T w]
         h = torch.cat([self.shared(h), self.chroma(chroma), self.onset(onset)], -1).view(N, B, -1)
-        h = F.leaky_relu(self.merged(torch.cat([h[:, :-1], h[:, 1:]], -1)), 0.2)  # [N, B - 1, 16 w]
-        return self.out(h.flatten(1)).squeeze(1)
+        h = F.leaky_relu(self.merged(torch.cat([h[:, :-1], h[:, 1:]], -1)), 0.2).flatten(1)  # [N, (B - 1) 16 w]
+        if self.key_invariant:
+            h = torch.cat([h, self._tonal(chroma, N)], 1)
+        return self.out(h).squeeze(1)

@@ -1,5 +1,5 @@
 """pix2pix (Isola et al. 2017) and its L1-only ablation, on paired data (edges2photo,
-gray2color, masked2photo, user A/B folders)."""
+gray2color, masked2photo, scenes-labels2photo, user A/B folders)."""
 from __future__ import annotations
 
 from ..registry import RECIPES

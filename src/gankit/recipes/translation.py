@@ -18,7 +18,9 @@ eq. 4: ``G* = arg min_G max_D L_cGAN(G, D) + lambda L_L1(G)``): D sees (input, o
 adversarial term plus the recipe's reconstruction loss. Ablations without an adversarial term
 (``adversarial = False``) keep a *critic*: a D trained beside G that G never sees, whose
 ``D/accuracy`` tells how distinguishable the outputs are (``options.critic=false`` drops it
-and leaves a single G phase).
+and leaves a single G phase). Paired data whose inputs are one-hot label maps
+(``info["input_onehot"]``, e.g. ``scenes-labels2photo``) makes a paired model a label-map model
+to its users, as spade is: it translates class ids and pictures its inputs as label maps.
 """
 from __future__ import annotations
 
@@ -160,6 +162,15 @@ def labels_picture(seg: torch.Tensor) -> torch.Tensor:
     return PALETTE[seg.long().cpu() % len(PALETTE)].permute(0, 3, 1, 2).to(seg.device)
 
 
+def onehot_input(seg: torch.Tensor, num_labels: int) -> torch.Tensor:
+    """Class ids ``[N, H, W]`` (or ``[N, 1, H, W]``) -> one-hot ``[N, K, H, W]`` in {-1, +1}: a
+    one-hot label-map input as the nets see it (``scenes-labels2photo``'s 255 / 0, scaled)."""
+    seg = seg[:, 0] if seg.dim() == 4 else seg
+    if seg.numel() and (int(seg.min()) < 0 or int(seg.max()) >= num_labels):
+        raise UserError(f"label ids must be in 0..{num_labels - 1}, found {int(seg.min())}..{int(seg.max())}")
+    return F.one_hot(seg.long(), num_labels).permute(0, 3, 1, 2).float().mul_(2).sub_(1)
+
+
 class PairedRecipe(OptionalCritic, TranslationRecipe):
     """The paired game (see the module docstring); subclasses give ``recon_loss``."""
 
@@ -183,6 +194,43 @@ class PairedRecipe(OptionalCritic, TranslationRecipe):
         fill_kwargs(cfg.D, {"in_channels": d_in, "channels": d_in, "resolution": x[-1]})
         cls.read_options(cfg)
         return cfg
+
+    # ------------------------------------------------------------- one-hot label-map inputs
+    def input_labels(self, direction: str = "AtoB") -> list[str]:
+        """The class names of a one-hot label-map input (data with ``info["input_onehot"]``, e.g.
+        ``scenes-labels2photo``), else []. Such a model is a label-map model to its users, as
+        spade is: ``gankit translate``, the studio and ``benchmarks/i2i_eval.py`` hand it class
+        ids ``[N, r, r]``, which :meth:`translate` one-hot encodes as the data does; training and
+        held-out batches already hold the one-hot floats."""
+        info = self.meta.get("info") or {}
+        if direction != "AtoB" or not info.get("input_onehot"):
+            return []
+        return list(info.get("seg_classes") or [])
+
+    def input_spec(self, direction: str = "AtoB") -> dict:
+        names = self.input_labels(direction)
+        if not names:
+            return super().input_spec(direction)
+        return {"kind": "labels", "channels": 1, "resolution": self.meta["a_shape"][-1],
+                "num_labels": len(names), "label_names": names}
+
+    @torch.no_grad()
+    def translate(self, nets: dict, x: torch.Tensor, direction: str = "AtoB", domain: int | None = None,
+                  seed: int = 0) -> torch.Tensor:
+        """As :meth:`TranslationRecipe.translate`; for one-hot label-map inputs ``x`` may also be
+        class ids (integers ``[N, r, r]`` or ``[N, 1, r, r]``)."""
+        names = self.input_labels(direction)
+        if names and not x.is_floating_point():
+            x = onehot_input(x, len(names))
+        return super().translate(nets, x, direction, domain, seed)
+
+    def picture(self, x: torch.Tensor, direction: str = "AtoB") -> torch.Tensor:
+        """Label-map inputs (class ids, or their one-hot floats) in the label colours; others as
+        :meth:`TranslationRecipe.picture`."""
+        if not self.input_labels(direction):
+            return super().picture(x, direction)
+        seg = x if not x.is_floating_point() else x.argmax(1)
+        return labels_picture(seg[:, 0] if seg.dim() == 4 else seg)
 
     def generate(self, ctx: StepContext) -> dict:
         return {"fake": ctx.nets["G"](ctx.batch["A"])}  # [N, C, R, R]
