@@ -59,14 +59,18 @@ def test_one_flag_data_picks_recommended_recipe():
 
 
 def test_a_layer_naming_another_net_replaces_its_kwargs(tmp_path):
-    """The cyclegan preset's ResNet translator swapped for a U-Net by a config file: the U-Net
-    gets the file's kwargs only (no ``n_blocks``/``n_down`` from the preset); naming the same
-    net merges, as before."""
+    """cyclegan.yaml's ResNet translator is swapped for a U-Net by the data layer
+    cyclegan-scenes-flat2shaded.yaml: the U-Net gets the layer's kwargs only (no
+    ``n_blocks``/``n_down`` from cyclegan.yaml); a config file naming the same net merges into
+    them, one naming the ResNet again gets its own kwargs only."""
+    base = build_config(recipe="cyclegan", data="digits")  # no data layer: cyclegan.yaml alone
+    assert base.G.name == "resnet_translator_g" and "n_blocks" in base.G.kwargs
+    layered = build_config(recipe="cyclegan")  # its default data, scenes-flat2shaded
+    assert layered.G.name == "unet_g" and layered.G.kwargs == {"ngf": 32, "dropout": 0.0, "norm": "instance"}
     f = tmp_path / "unet.yaml"
     f.write_text("G: {name: unet_g, kwargs: {ngf: 16}}\n")
     cfg = build_config(recipe="cyclegan", config_file=str(f))
-    assert cfg.G.name == "unet_g" and cfg.G.kwargs == {"ngf": 16}
-    same = tmp_path / "same.yaml"
-    same.write_text("G: {name: resnet_translator_g, kwargs: {ngf: 16}}\n")
-    kept = build_config(recipe="cyclegan", config_file=str(same)).G.kwargs
-    assert kept["ngf"] == 16 and kept["n_blocks"] == build_config(recipe="cyclegan").G.kwargs["n_blocks"]
+    assert cfg.G.name == "unet_g" and cfg.G.kwargs == {"ngf": 16, "dropout": 0.0, "norm": "instance"}
+    res = tmp_path / "resnet.yaml"
+    res.write_text("G: {name: resnet_translator_g, kwargs: {ngf: 16}}\n")
+    assert build_config(recipe="cyclegan", config_file=str(res)).G.kwargs == {"ngf": 16}

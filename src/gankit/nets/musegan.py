@@ -24,6 +24,10 @@ paper's pitch-time / time-pitch streams apply; G's output is cropped back to ``P
   streams, a shared stream over all tracks, plus a chroma stream (per-beat pitch-class
   activation) and an onset/offset stream (steps' changes summed over pitches), merged over
   bars into one Wasserstein critic score. No normalisation (WGAN-GP: the penalty is per sample).
+  ``key_invariant=True`` (not in the repo; see :mod:`gankit.recipes.musegan`) adds a tonal
+  stream: chroma-stream layers of its own run on every rotation (transposition) of the per-beat
+  chroma, their bar features are averaged over the phrase, and the max over the 12 rotations
+  joins the critic's last layer: a phrase's fit to its best key, whatever the key.
 
 Every layer of both nets has stride = kernel (non-overlapping patches; the repo's convs do
 too, except D's last one over bars), so each is one batched matmul over channels-last tensors

@@ -23,8 +23,16 @@ Where ours departs from theirs, and why:
   fewer for the same reason.
 * Size: channels scaled down to train on one CPU thread within 20 minutes (``width`` in the
   preset: G trunk 128, 64, private streams 16, 8 per track; D about half of the repo's
-  ``src`` default), and 1,000 generator steps (5,000 critic steps) at batch 32 instead of the
+  ``src`` default), and 1,300 generator steps (6,500 critic steps) at batch 32 instead of the
   repo's 50,000 at batch 64 (docs/results/music.md: what that reaches and what it misses).
+* D has a key-invariant tonal stream (``D.kwargs.key_invariant``, on in the preset): the chroma
+  stream's layers (own weights) applied to all 12 rotations of the per-beat chroma, averaged
+  over bars, max over rotations. The repo trains on the Lakh Pianoroll Dataset as it is
+  (``use_random_transpose: false``), so its chroma stream's filters, tied to absolute pitch
+  classes, see the keys at their natural frequencies; our phrases are transposed to every key
+  (the issue's protocol), and a 12-way classifier over absolute pitch classes then has to learn
+  each scale 12 times over. With the rotations D judges "in some key" once for all keys: at
+  1,000 steps, seed 0, scale consistency 84.0 % against 77.1 % without (docs/results/music.md).
 * Optimiser: Adam 1e-3, betas (0.5, 0.9) as the repo's ``src`` config; no learning-rate decay
   (the repo decays from step 45,000 of 50,000, past our whole run).
 * G's last batch norm starts with a shift of -2 (about 2 % of cells on, as the chorales) instead
