@@ -17,7 +17,7 @@ import torch
 from torch.profiler import ProfilerActivity, profile
 
 from gankit.bench.naive import timed_rates
-from gankit.bench.throughput import QUIET, WORKLOADS, make_naive
+from gankit.bench.throughput import GROUPS, QUIET, WORKLOADS, make_naive
 from gankit.data import load_data
 from gankit.presets import build_config
 from gankit.registry import RECIPES
@@ -54,7 +54,7 @@ def summary(prof, label: str, top: int) -> None:
 
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--workload", default="dcgan32", choices=list(WORKLOADS))
+    ap.add_argument("--workload", default="dcgan32", choices=GROUPS["naive"])  # the ones with a naive loop
     ap.add_argument("--steps", type=int, default=15)
     ap.add_argument("--top", type=int, default=15)
     ap.add_argument("--set", action="append", default=[], help="config override (gankit's loop)")

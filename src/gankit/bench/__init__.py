@@ -1,4 +1,5 @@
-"""``gankit bench``: gankit's loop vs a tutorial-style loop on the same architectures."""
-from .throughput import WORKLOADS, run_bench
+"""``gankit bench``: gankit's loop vs a tutorial-style loop on the same architectures, and one
+training step per architecture family against the hardware's peak."""
+from .throughput import GROUPS, WORKLOADS, format_table, run_bench
 
-__all__ = ["WORKLOADS", "run_bench"]
+__all__ = ["GROUPS", "WORKLOADS", "format_table", "run_bench"]

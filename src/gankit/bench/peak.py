@@ -91,7 +91,9 @@ def measured_peak(precision: str = "fp32", device: torch.device | str = "cpu", m
 
 
 def efficiency(flops_per_step: int, img_per_s: float, batch_size: int, peak_gflops: float) -> dict:
-    """``{"flops_per_step", "gflops", "pct_of_peak"}`` of a loop running at ``img_per_s``."""
+    """``{"flops_per_step", "gflops", "pct_of_peak"}`` of a loop running at ``img_per_s``
+    (``pct_of_peak`` to 3 significant digits, so a small step on a fast machine is not 0.0)."""
     gflops = flops_per_step * img_per_s / batch_size / 1e9
+    pct = 100 * gflops / peak_gflops if peak_gflops > 0 else 0.0
     return {"flops_per_step": int(flops_per_step), "gflops": round(gflops, 2),
-            "pct_of_peak": round(100 * gflops / peak_gflops, 1) if peak_gflops > 0 else 0.0}
+            "pct_of_peak": float(f"{pct:.3g}")}

@@ -164,23 +164,12 @@ def cmd_studio(args) -> int:
 
 
 def cmd_bench(args) -> int:
-    from ..bench import run_bench
+    from ..bench import format_table, run_bench
 
     names = [n.strip() for n in args.workloads.split(",") if n.strip()] if args.workloads else None
     result = run_bench(names, steps=args.steps, rounds=args.rounds, precision=args.precision,
                        warmup=args.warmup, window=args.window, overrides=args.set or [], clock=args.clock)
-    if args.json:
-        print(json.dumps(result))
-        return 0
-    for w in result["workloads"]:
-        if "skipped" in w:
-            print(f"{w['workload']:<10} skipped: {w['skipped']}")
-        else:
-            ours, ref = w["gankit"], w["naive"]
-            print(f"{w['workload']:<10} {w['ratio']:.2f}x of naive, {ours['pct_of_peak']:.1f} % of peak   "
-                  f"gankit {ours['img_per_s']:.1f} img/s {ours['gflops']:.1f} GFLOP/s ({ours['precision']}, peak "
-                  f"{ours['peak_gflops']:.0f})   naive {ref['img_per_s']:.1f} img/s {ref['gflops']:.1f} GFLOP/s "
-                  f"({ref['pct_of_peak']:.1f} % of fp32 peak {ref['peak_gflops']:.0f})   {w['description']}")
+    print(json.dumps(result) if args.json else format_table(result))
     return 0
 
 

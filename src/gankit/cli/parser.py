@@ -196,14 +196,19 @@ def build_parser() -> argparse.ArgumentParser:
     st.add_argument("--verbose", action="store_true", help="log every request")
     st.set_defaults(func=cmd_studio)
 
-    b = sub.add_parser("bench", help="training throughput: gankit's loop vs a tutorial-style loop")
-    b.add_argument("--workloads", help="comma-separated (default: all): dcgan32,stylegan2,pix2pix")
+    b = sub.add_parser("bench", help="training throughput: gankit's loop vs a tutorial-style loop, and one "
+                       "training step per architecture family (FLOPs, % of peak)")
+    b.add_argument("--workloads", help="comma-separated workloads or groups (default: naive). Workloads: "
+                   "dcgan32, stylegan2, pix2pix (each vs its naive loop); dcgan-digits, sngan-digits, "
+                   "biggan-digits, progan-digits, stylegan2-digits, r3gan-digits (gankit only). Groups: naive "
+                   "(the first three), families (the -digits ones), all")
     b.add_argument("--steps", type=int, default=60, help="steps per timed run (the first --warmup are not timed)")
     b.add_argument("--warmup", type=int, default=10, help="untimed warm-up steps of each run")
     b.add_argument("--window", type=int, default=10, help="steps per timed window (the median window is reported)")
     b.add_argument("--set", action="append", metavar="KEY=VALUE",
                    help="config override for every workload, both loops (e.g. data.batch_size=16)")
-    b.add_argument("--rounds", type=int, default=2, help="alternating rounds of gankit and naive runs")
+    b.add_argument("--rounds", type=int, default=2,
+                   help="rounds of runs per workload (gankit, then naive where the workload has a naive loop)")
     b.add_argument("--precision", default="auto", choices=["auto", "fp32", "bf16", "fp16"], help="gankit's precision")
     b.add_argument("--clock", default="wall", choices=["wall", "cpu"],
                    help="time in wall seconds, or process CPU seconds (steadier on a shared machine; 1 thread)")

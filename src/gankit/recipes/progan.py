@@ -26,6 +26,12 @@ def growth_at(step: int, steps_per_phase: int, levels: int) -> float:
     return float(min(grown, levels))
 
 
+def grown_step(steps_per_phase: int, levels: int) -> int:
+    """The first step of the last phase (fully grown, no fade-in) of :func:`growth_at`: after
+    the 4x4 phase and one fade-in and one stabilise phase per doubling, ``2 * levels`` phases."""
+    return 2 * int(levels) * int(steps_per_phase)
+
+
 @RECIPES.register("progan")
 class ProGAN(AdversarialRecipe):
     """Progressive growing on the shared loop (nets: :mod:`gankit.nets.progan`).
