@@ -1,5 +1,6 @@
-"""Image-to-image quality on held-out data: L1, PSNR, SSIM, sharpness (and FID) per checkpoint;
-segmentation accuracy of label-map -> image models (spade; pix2pix on scenes-labels2photo).
+"""Image-to-image quality on held-out data: L1, PSNR, SSIM, sharpness, colourfulness, hole L1/PSNR
+for inpainting (and FID) per checkpoint; segmentation accuracy of label-map -> image models
+(spade; pix2pix on scenes-labels2photo).
 
     python benchmarks/i2i_eval.py --checkpoint runs/pix2pix-edges2photo runs/l1-only-edges2photo [--n N] [--json]
     python benchmarks/i2i_eval.py --checkpoint runs/srgan runs/srresnet --baseline --fid --strip sr.png
@@ -13,8 +14,13 @@ ratio; ``--baseline`` adds bicubic on the same inputs.
 
 **Paired models** (pix2pix, l1-only, cyclegan, stargan, srgan, srresnet): each checkpoint's model
 translates the held-out (test) split of the data it was trained on; see
-:func:`gankit.translate.paired_metrics` for L1 / PSNR / SSIM / sharpness. ``--baseline`` adds the
-do-nothing row (the inputs themselves, bicubic-upsampled when smaller). ``--fid`` adds
+:func:`gankit.translate.paired_metrics` for L1 / PSNR / SSIM / sharpness, and for the fields only
+some data have: ``colourfulness`` / ``colourfulness_ratio`` (Hasler & Suesstrunk 2003; RGB
+outputs, e.g. gray2color colourisation; text rows ``colourful M (xR)``, R = outputs' mean over
+the targets') and ``hole_l1`` / ``hole_psnr`` (inpainting, e.g. masked2photo: the errors inside
+the hole only; text rows ``hole L1 .. PSNR .. dB``). ``--baseline`` adds the do-nothing row (the
+inputs themselves, bicubic-upsampled when smaller; for inpainting the crop with its gray fill,
+so the hole scores are the gray fill's). ``--fid`` adds
 :func:`fid_rows`: FID of the (8-bit) outputs against the held-out targets in the offline
 ``randconv`` feature space, once as the ``randconv`` extractor does it (resized to 32 px) and,
 for larger images, once at native resolution (a differently seeded net, no resize).
@@ -352,6 +358,10 @@ def main(argv=None) -> int:
             else:
                 extra = "".join(f"  {k.replace('fid_', 'FID ')} {r[k]:.2f}" for k in ("fid_randconv", "fid_native")
                                 if k in r)
+                if "hole_l1" in r:
+                    extra = f"  hole L1 {r['hole_l1']:.4f} PSNR {r['hole_psnr']:.2f} dB" + extra
+                if "colourfulness" in r:
+                    extra = f"  colourful {r['colourfulness']:.1f} (x{r['colourfulness_ratio']:.2f})" + extra
                 print(f"{r['recipe']:<10} step {r['step']:>6}  n={r['n']}  L1 {r['l1']:.4f}  PSNR {r['psnr']:.2f} dB  "
                       f"SSIM {r['ssim']:.4f}  sharpness {r['sharpness']:.3f}{extra}  ({r['checkpoint']})")
     except UserError as e:

@@ -1,6 +1,6 @@
 """benchmarks/i2i_eval.py: the colour segmenter used to score spade, its scores, the FID rows,
 and the script end to end on tiny checkpoints (spade rows + a strip, spade beside pix2pix on
-scenes-labels2photo, paired rows with FID)."""
+scenes-labels2photo, paired rows with FID, inpainting hole scores and colourfulness)."""
 from __future__ import annotations
 
 import importlib.util
@@ -165,6 +165,31 @@ def test_script_paired_rows_with_fid_and_baseline(tmp_path, capsys):
     assert [line.split()[0] for line in out] == ["srresnet", "inputs"]
     assert all("FID randconv" in line and "FID native" in line for line in out)
     assert strip.stat().st_size > 0
+
+
+def test_script_inpainting_and_colourisation_rows(tmp_path, capsys):
+    """pix2pix on masked2photo: hole L1 / PSNR for the model and for the inputs (gray fill);
+    pix2pix on gray2color: colourfulness, the gray inputs at 0. In --json and in the text rows."""
+    small = ["G.kwargs.ngf=8", "D.kwargs.ndf=8"]
+    inp = _tiny(tmp_path / "inpaint", "pix2pix", "masked2photo", small)
+    col = _tiny(tmp_path / "colour", "pix2pix", "gray2color", small)
+    assert ev.main(["--checkpoint", str(inp), str(col), "--n", "8", "--baseline", "--json"]) == 0
+    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [r["recipe"] for r in rows] == ["pix2pix", "inputs"] * 2
+    hole_keys = {"hole_l1", "hole_psnr"}
+    colour_keys = {"colourfulness", "colourfulness_target", "colourfulness_ratio"}
+    for r in rows:
+        assert colour_keys <= set(r) and r["colourfulness_target"] > 0
+    for r in rows[:2]:  # inpainting: the error inside the hole is larger than over the whole crop
+        assert hole_keys <= set(r) and r["hole_l1"] > r["l1"] > 0 and 0 < r["hole_psnr"] < r["psnr"]
+    assert not hole_keys & set(rows[2]) and not hole_keys & set(rows[3])
+    assert rows[3]["colourfulness"] == 0 and rows[3]["colourfulness_ratio"] == 0  # gray as RGB
+    assert ev.main(["--checkpoint", str(inp), str(col), "--n", "8", "--baseline"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert [line.split()[0] for line in out] == ["pix2pix", "inputs"] * 2
+    assert all("hole L1" in line and "dB" in line for line in out[:2])
+    assert not any("hole" in line for line in out[2:])
+    assert all("colourful" in line for line in out) and "colourful 0.0 (x0.00)" in out[3]
 
 
 def test_script_refuses_non_scene_label_maps(tmp_path, capsys):

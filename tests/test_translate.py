@@ -2,6 +2,8 @@
 few steps from the CLI, run on small folders of PNGs the test writes; and the error paths."""
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 import torch
@@ -158,6 +160,96 @@ def test_paired_metrics(runs):
     assert m["n"] == 6 and 0 < m["l1"] < 1 and m["psnr"] > 0 and -1 < m["ssim"] < 1 and m["sharpness"] > 0
     base = paired_metrics(gankit.load(runs["pix2pix"]), n=6, baseline=True)  # the holed inputs themselves
     assert base["outputs"] == "inputs" and base["ssim"] > m["ssim"] and base["l1"] < m["l1"]
+    for r in (m, base):  # masked2photo: RGB outputs and a hole
+        assert {"colourfulness", "colourfulness_target", "colourfulness_ratio", "hole_l1", "hole_psnr"} <= set(r)
+        assert r["hole_l1"] > r["l1"] and 0 < r["hole_psnr"] < r["psnr"]
+    assert base["colourfulness_target"] == m["colourfulness_target"] > 0
+
+
+def test_colourfulness_by_hand():
+    """Hasler & Suesstrunk 2003: M = sigma_rgyb + 0.3 mu_rgyb, rg = R - G, yb = (R + G) / 2 - B."""
+    from gankit.translate import colourfulness
+
+    g = torch.Generator().manual_seed(0)
+    gray = torch.rand(2, 1, 8, 8, generator=g).expand(-1, 3, -1, -1)
+    assert torch.equal(colourfulness(gray), torch.zeros(2))
+    red = torch.tensor([1.0, 0, 0]).view(1, 3, 1, 1).expand(1, 3, 4, 4)
+    # pure red (255, 0, 0): rg = 255, yb = 127.5, no spread
+    assert colourfulness(red).item() == pytest.approx(0.3 * math.hypot(255, 127.5), rel=1e-6)
+    # half red, half blue (0, 0, 255): rg in {255, 0}, yb in {127.5, -255}
+    # mu_rg = 127.5, sigma_rg = 127.5; mu_yb = -63.75, sigma_yb = 191.25
+    two = red.clone()
+    two[:, :, :, 2:] = torch.tensor([0.0, 0, 1]).view(1, 3, 1, 1)
+    expected = math.hypot(127.5, 191.25) + 0.3 * math.hypot(127.5, 63.75)  # 272.62
+    assert colourfulness(two).item() == pytest.approx(expected, rel=1e-6)
+    assert colourfulness(torch.cat([gray[:1, :, :4, :4], two])).tolist() == pytest.approx([0, expected], rel=1e-6)
+    with pytest.raises(ValueError, match="RGB"):
+        colourfulness(torch.rand(1, 1, 4, 4))
+
+
+def test_hole_errors_count_only_the_hole():
+    from gankit.translate import hole_errors
+
+    t = torch.rand(2, 3, 8, 8, generator=torch.Generator().manual_seed(0))
+    hole = torch.zeros(2, 1, 8, 8, dtype=torch.bool)
+    hole[0, :, 2:5, 1:7] = True  # image 1 has no hole
+    inside = torch.where(hole, t, 1 - t)  # perfect in the hole, wrong outside
+    outside = torch.where(hole, 1 - t, t)  # the reverse
+    a, q, c = hole_errors(inside, t, hole)
+    assert a.tolist() == [0, 0] and q.tolist() == [0, 0] and c.tolist() == [3 * 18, 0]
+    a, q, c = hole_errors(outside, t, hole)
+    assert a[0].item() == pytest.approx(float((1 - 2 * t[0, :, 2:5, 1:7]).abs().sum()), rel=1e-5)
+    assert q[0].item() == pytest.approx(float((1 - 2 * t[0, :, 2:5, 1:7]).pow(2).sum()), rel=1e-5)
+    assert a[1].item() == 0 and c[1].item() == 0
+
+
+def test_paired_metrics_hole_scores_only_inside_the_hole(runs, monkeypatch):
+    """An output that is perfect inside the hole and wrong outside scores hole_l1 0 (and the
+    reverse scores all of its error there); the inputs row is the gray fill's error."""
+    import gankit.translate as tr
+
+    model = gankit.load(runs["pix2pix"])  # masked2photo
+    data = model.recipe.held_out()
+    n = 6
+    t = data.x[:n].float() / 255
+    hole = data.a[:n, 3:4] == 255
+    count = float(hole.expand_as(t).sum())
+
+    def fake(where_right):
+        def translate(model, x, direction="AtoB", domain=None, seed=0):
+            good = data.to_float(data.x[:len(x)])
+            return torch.where(where_right, good, -good)
+        return translate
+
+    monkeypatch.setattr(tr, "translate", fake(hole))  # right in the hole only
+    m = tr.paired_metrics(model, n=n)
+    assert m["hole_l1"] == 0 and m["hole_psnr"] == pytest.approx(100) and m["l1"] > 0.05
+    monkeypatch.setattr(tr, "translate", fake(~hole))  # right outside the hole only
+    m = tr.paired_metrics(model, n=n)
+    assert m["hole_l1"] > 0.05 and m["psnr"] < 100
+    assert m["hole_l1"] * count == pytest.approx(m["l1"] * t.numel(), rel=1e-4)  # all the error is in the hole
+    y = 1 - t  # in the hole the output is -good: 1 - t in [0, 1]
+    mse = ((y - t) ** 2 * hole).flatten(1).sum(1) / (hole.flatten(1).sum(1) * 3)
+    assert m["hole_psnr"] == pytest.approx(float((10 * torch.log10(1 / mse)).mean()), rel=1e-4)
+    monkeypatch.undo()
+    base = tr.paired_metrics(model, n=n, baseline=True)  # the gray fill (128) inside the hole
+    gray_err = float(((128 / 255 - t).abs() * hole).sum()) / count
+    assert base["hole_l1"] == pytest.approx(gray_err, rel=1e-5)
+    assert base["hole_l1"] * count == pytest.approx(base["l1"] * t.numel(), rel=1e-4)  # exact outside
+
+
+def test_paired_metrics_colourfulness_of_colourisation(runs):
+    """gray2color: the gray inputs score 0 (ratio 0); the targets are colour photos; no hole keys."""
+    from gankit.translate import colourfulness, paired_metrics
+
+    model = gankit.load(runs["l1-only"])  # gray2color
+    base, m = paired_metrics(model, n=6, baseline=True), paired_metrics(model, n=6)
+    assert base["colourfulness"] == 0 and base["colourfulness_ratio"] == 0
+    t = model.recipe.held_out().x[:6].float() / 255
+    assert m["colourfulness_target"] == pytest.approx(float(colourfulness(t).mean()), rel=1e-5)
+    assert m["colourfulness_target"] > 5 and m["colourfulness_ratio"] >= 0
+    assert m["colourfulness_ratio"] == pytest.approx(m["colourfulness"] / m["colourfulness_target"])
+    assert "hole_l1" not in m and "hole_psnr" not in m
 
 
 def test_nyquist_energy_measures_a_checkerboard():

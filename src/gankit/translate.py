@@ -334,6 +334,35 @@ def nyquist_energy(x: torch.Tensor) -> torch.Tensor:
     return sum(b * b for b in bins)
 
 
+def colourfulness(x: torch.Tensor) -> torch.Tensor:
+    """Colourfulness per image of RGB ``x [N, 3, H, W]`` in [0, 1] (Hasler & Suesstrunk 2003).
+
+    D. Hasler and S. Suesstrunk, "Measuring colourfulness in natural images", Proc. SPIE 5007,
+    Human Vision and Electronic Imaging VIII (2003), the metric ``M^(3)``: on 0..255 RGB,
+    ``rg = R - G`` and ``yb = (R + G) / 2 - B`` per pixel, then
+    ``M = sigma_rgyb + 0.3 mu_rgyb`` with ``sigma_rgyb = sqrt(sigma_rg^2 + sigma_yb^2)`` and
+    ``mu_rgyb = sqrt(mu_rg^2 + mu_yb^2)`` (means and population standard deviations over the
+    image's pixels). ``x`` is scaled by 255 here. A gray image (R = G = B) scores 0; the score
+    grows with the spread and the mean offset of the opponent-colour values. Returns ``[N]``.
+    """
+    if x.shape[1] != 3:
+        raise ValueError(f"colourfulness needs RGB images [N, 3, H, W], got {tuple(x.shape)}")
+    r, g, b = (x.double() * 255.0).flatten(2).unbind(1)  # each [N, H * W]
+    rg, yb = r - g, 0.5 * (r + g) - b
+    sigma = (rg.var(1, unbiased=False) + yb.var(1, unbiased=False)).sqrt()
+    mu = (rg.mean(1) ** 2 + yb.mean(1) ** 2).sqrt()
+    return (sigma + 0.3 * mu).float()
+
+
+def hole_errors(y: torch.Tensor, t: torch.Tensor, hole: torch.Tensor) -> tuple[torch.Tensor, ...]:
+    """Per-image error sums inside a hole: ``y, t [N, C, H, W]`` (same scale), ``hole`` bool
+    ``[N, 1, H, W]`` (True = hole pixel). Returns ``(sum |y - t|, sum (y - t)^2, count)``, each
+    ``[N]``, over every channel of the hole pixels only (``count`` = hole pixels x channels)."""
+    m = hole.expand_as(y).to(y.dtype)
+    d = (y - t) * m
+    return d.abs().flatten(1).sum(1), (d * d).flatten(1).sum(1), m.flatten(1).sum(1)
+
+
 def gradient_magnitude(x: torch.Tensor) -> torch.Tensor:
     """Mean gradient magnitude of the luma of ``x [N, C, H, W]`` in [0, 1], per image ``[N]``
     (forward differences; a sharpness measure: blur lowers it)."""
@@ -344,7 +373,8 @@ def gradient_magnitude(x: torch.Tensor) -> torch.Tensor:
 
 @torch.no_grad()
 def paired_metrics(model: Model, n: int = 0, direction: str = "AtoB", baseline: bool = False) -> dict:
-    """L1, PSNR, SSIM and sharpness of a model's translations of its data's held-out pairs.
+    """L1, PSNR, SSIM, sharpness (+ hole and colour scores) of a model's translations of its
+    data's held-out pairs.
 
     Outputs are quantised to 8 bits first (what ``gankit translate`` writes), then compared with
     the targets in [0, 1]: ``l1`` mean absolute error; ``psnr`` mean over images of
@@ -352,21 +382,40 @@ def paired_metrics(model: Model, n: int = 0, direction: str = "AtoB", baseline: 
     outputs' mean gradient magnitude to the targets' (1 = as sharp as the targets, < 1 blurrier);
     ``checkerboard`` the ratio of the outputs' mean :func:`nyquist_energy` to the targets' (1 =
     no more period-2 pattern than the targets have; ``nyquist_out`` / ``nyquist_target`` raw).
+
+    **RGB outputs** also get ``colourfulness``, the outputs' mean :func:`colourfulness` (Hasler &
+    Suesstrunk 2003, on 0..255 RGB, per image then averaged), ``colourfulness_target`` the
+    targets', and ``colourfulness_ratio`` outputs' over targets' (1 = as colourful as the real
+    photos, 0 = gray; what colourisation, e.g. ``gray2color``, should bring up).
+
+    **Inpainting** (an input of kind ``masked``, e.g. ``masked2photo``: RGB + a mask channel,
+    +1 hole / -1 known) also gets the errors inside the hole only, over all channels of the hole
+    pixels, on the same 8-bit [0, 1] scale as ``l1`` / ``psnr``: ``hole_l1`` the mean absolute
+    error pooled over every hole pixel of the held-out set (so a big hole weighs more than a
+    small one), ``hole_psnr`` ``10 log10(1 / MSE_hole)`` per image, averaged over the images that
+    have a hole (those without one are left out; both keys are absent when no image has one).
+
     ``n`` limits the number of pairs (0: all of the held-out split). ``baseline=True`` scores the
     inputs themselves instead of the model's outputs (bicubic upsampling when they are smaller,
-    gray <-> RGB as needed): the do-nothing reference, e.g. bicubic for super-resolution.
+    gray <-> RGB as needed, the mask channel dropped, so an inpainting input is scored with its
+    gray fill inside the hole): the do-nothing reference, e.g. bicubic for super-resolution.
     """
     check_model(model)
     data = model.recipe.held_out()
     if not modality(data).paired:
         raise UserError(f"--checkpoint {model.path}: data {data.name!r} has no held-out pairs to compare with")
     total = len(data) if n <= 0 else min(n, len(data))
+    src = data.a if direction == "AtoB" else data.x
+    tgt = data.x if direction == "AtoB" else data.a
+    masked = model.recipe.input_spec(direction)["kind"] == "masked" and src.shape[-2:] == tgt.shape[-2:]
+    rgb = tgt.shape[1] == 3
     acc = {"l1": 0.0, "psnr": 0.0, "ssim": 0.0, "grad_out": 0.0, "grad_target": 0.0, "nyquist_out": 0.0,
            "nyquist_target": 0.0}
+    if rgb:
+        acc.update(colourfulness=0.0, colourfulness_target=0.0)
+    hole = {"abs": 0.0, "count": 0.0, "psnr": 0.0, "images": 0}
     for s in range(0, total, CHUNK):
         e = min(total, s + CHUNK)
-        src = data.a if direction == "AtoB" else data.x
-        tgt = data.x if direction == "AtoB" else data.a
         if baseline:
             y = _baseline(data.to_float(src[s:e]), tgt.shape[1], tgt.shape[-1])
         else:
@@ -381,9 +430,24 @@ def paired_metrics(model: Model, n: int = 0, direction: str = "AtoB", baseline: 
         acc["grad_target"] += float(gradient_magnitude(t).sum())
         acc["nyquist_out"] += float(nyquist_energy(y).sum())
         acc["nyquist_target"] += float(nyquist_energy(t).sum())
+        if rgb:
+            acc["colourfulness"] += float(colourfulness(y).sum())
+            acc["colourfulness_target"] += float(colourfulness(t).sum())
+        if masked:  # the mask channel: +1 (uint8 255) inside a hole, -1 (0) on known pixels
+            abs_sum, sq_sum, count = hole_errors(y, t, data.to_float(src[s:e, 3:4]) > 0)
+            has = count > 0
+            hole["abs"] += float(abs_sum.sum())
+            hole["count"] += float(count.sum())
+            hole["psnr"] += float((10 * torch.log10(1.0 / (sq_sum[has] / count[has]).clamp_min(1e-10))).sum())
+            hole["images"] += int(has.sum())
     out = {k: v / total for k, v in acc.items()}
     out["sharpness"] = out["grad_out"] / max(out["grad_target"], 1e-12)
     out["checkerboard"] = out["nyquist_out"] / max(out["nyquist_target"], 1e-12)
+    if rgb:
+        out["colourfulness_ratio"] = out["colourfulness"] / max(out["colourfulness_target"], 1e-12)
+    if hole["images"]:
+        out["hole_l1"] = hole["abs"] / hole["count"]
+        out["hole_psnr"] = hole["psnr"] / hole["images"]
     return {"n": total, "data": f"{data.name} (held-out split)", "outputs": "inputs" if baseline else "model", **out}
 
 
