@@ -73,3 +73,7 @@ def test_listing_verbs(capsys):
     assert main(["data", "list", "--json"]) == 0
     rows = {r["name"]: r for r in json.loads(capsys.readouterr().out)}
     assert rows["digits"]["classes"] == 10 and rows["grid25"]["shape"] == [2]
+    assert main(["data", "list"]) == 0  # the text table: the name column fits the longest name
+    lines = capsys.readouterr().out.splitlines()
+    kind_at = {line.index(line.split()[1], len(line.split()[0])) for line in lines}
+    assert len(kind_at) == 1, "the kind column is not aligned"

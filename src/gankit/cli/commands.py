@@ -195,9 +195,10 @@ def cmd_data_list(args) -> int:
         return 0
     from ..data.catalog import shape_text
 
-    print(f"{'name':<18} {'kind':<8} {'size':>7}  {'shape':<20} {'classes':>7}  description")
+    w = max([18] + [len(r["name"]) for r in rows])  # the name column fits the longest name
+    print(f"{'name':<{w}} {'kind':<8} {'size':>7}  {'shape':<20} {'classes':>7}  description")
     for r in rows:
-        print(f"{r['name']:<18} {r['kind']:<8} {r['size']:>7}  {shape_text(r):<20} {r['classes']:>7}  "
+        print(f"{r['name']:<{w}} {r['kind']:<8} {r['size']:>7}  {shape_text(r):<20} {r['classes']:>7}  "
               f"{r['description']}")
     return 0
 
