@@ -27,7 +27,6 @@ import csv
 import gzip
 import io
 import math
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -36,30 +35,11 @@ import torch
 from ..errors import UserError
 from .base import Data, register_dataset
 from .digits import sklearn_file
+from .table import TEST_FRACTION, Table  # noqa: F401  (re-exported: gankit.data.tabular.Table)
 from .tabular_transform import MAX_MODES, cond_spans, decode, encode, fit_gmm, fit_transform, spans  # noqa: F401
-
-TEST_FRACTION = 0.2
 
 
 # --------------------------------------------------------------------------- tables
-@dataclass
-class Table:
-    """Raw values ``[N, C]`` (discrete columns hold category indices) and column specs."""
-
-    name: str
-    values: np.ndarray  # float64 [N, C]
-    columns: list[dict]  # {"name", "type": "continuous" | "discrete", "categories": [...]}
-    target: str | None = None
-    source: str = ""
-
-    def split(self, split: str, seed: int = 0) -> np.ndarray:
-        """Row indices of the fixed ``train`` / ``test`` split (a seeded permutation)."""
-        n = len(self.values)
-        perm = np.random.default_rng(seed).permutation(n)
-        n_test = max(1, round(n * TEST_FRACTION)) if n >= 5 else 0
-        return np.sort(perm[n_test:] if split == "train" else perm[:n_test])
-
-
 def _sk_csv(name: str) -> Path:
     f = sklearn_file("datasets", "data", name)
     if f is None:

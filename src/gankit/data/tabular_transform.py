@@ -7,15 +7,11 @@ column becomes a one-hot. ``fit_transform`` fits the per-column specs (JSON, sav
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import numpy as np
 import torch
 
 from ..errors import UserError
-
-if TYPE_CHECKING:
-    from .tabular import Table
+from .table import Table
 
 MAX_MODES = 10
 
