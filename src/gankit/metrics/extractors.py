@@ -27,33 +27,10 @@ from torch import nn
 from ..errors import UserError
 from ..modality import modality
 from ..registry import Registry
+from .extractor_base import Extractor
 
 EXTRACTORS = Registry("extractor")
 DIGIT_DATASETS = ("digits", "stacked-digits", "stacked_digits", "stackeddigits")
-
-
-class Extractor:
-    """Base class. ``extract(x)`` maps one batch [B, C, H, W] in [-1, 1] (or points [B, D])
-    to ``(features [B, F], probs [B, C', K] or None)``."""
-
-    name = ""
-    points = False  # reads 2D point coordinates (True) or images (False)
-    num_classes = 0  # > 0 when extract() also returns class probabilities
-    batch_size = 250
-
-    def fingerprint(self) -> str:
-        """A content hash of the weights and preprocessing (part of the reference-cache key)."""
-        raise NotImplementedError
-
-    def extract(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
-        raise NotImplementedError
-
-    def check(self, meta: dict, flag: str = "--extractor") -> None:
-        """UserError when this extractor cannot read the data ``meta`` describes."""
-        m = modality(meta)
-        if (m.points, m.images) != (self.points, not self.points):
-            reads = "points" if self.points else "images"
-            raise UserError(f"{flag} {self.name}: reads {reads}, but this data is {m}")
 
 
 def _hash_tensors(tensors: dict[str, torch.Tensor], extra: str) -> str:

@@ -22,7 +22,7 @@ import torch
 import torch.nn.functional as F
 
 from ..errors import UserError
-from .extractors import Extractor
+from .extractor_base import Extractor, cache_dir
 
 ENV = "GANKIT_INCEPTION_WEIGHTS"
 FILENAME = "pt_inception-2015-12-05-6726825d.pth"
@@ -49,8 +49,6 @@ def resolve_weights(path: str | None = None) -> Path:
 def fetch_weights(dest: str | Path | None = None) -> Path:
     """Download the pytorch-fid Inception weights (only when called: an explicit request)."""
     import urllib.request
-
-    from .reference import cache_dir
 
     dest = Path(dest) if dest else cache_dir() / FILENAME
     dest.parent.mkdir(parents=True, exist_ok=True)

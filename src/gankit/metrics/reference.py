@@ -20,15 +20,11 @@ import numpy as np
 import torch
 
 from ..data.base import Data
+from .extractor_base import cache_dir
 from .extractors import Extractor
 from .fid import feature_stats
 
 FEATURES_VERSION = "1"  # bump when preprocessing changes: invalidates every cached file
-
-
-def cache_dir() -> Path:
-    """``$GANKIT_CACHE`` or ``~/.cache/gankit``."""
-    return Path(os.environ.get("GANKIT_CACHE") or Path.home() / ".cache" / "gankit").expanduser()
 
 
 @dataclass
