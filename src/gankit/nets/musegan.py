@@ -208,6 +208,8 @@ class MuseGANDiscriminator(nn.Module):
         self.key_invariant = key_invariant
         if key_invariant:  # the same chroma layers, applied to the chroma in each of its 12 rotations
             self.tonal = nn.Sequential(_down(T, w, (1, 12)), _down(w, 2 * w, (steps // steps_per_beat, 1)))
+            rot = (torch.arange(12)[:, None] + torch.arange(12)[None]) % 12  # [rotation, class]
+            self.register_buffer("rotations", rot, persistent=False)  # moves with the net, not saved
         self.out = nn.Linear(16 * w * (bars - 1) + (2 * w if key_invariant else 0), 1)
 
     def _tonal(self, chroma: torch.Tensor, n: int) -> torch.Tensor:
@@ -215,8 +217,7 @@ class MuseGANDiscriminator(nn.Module):
         tonal stream's features of every rotation of the pitch classes (a transposition),
         averaged over the bars, then the max over the 12 rotations: "how well the phrase fits
         its best-matching key", whatever that key is."""
-        idx = (torch.arange(12)[:, None] + torch.arange(12)[None]) % 12  # [rotation, class]
-        rot = chroma[:, :, idx].transpose(1, 2)  # [N B, 12 rotations, beats, 12, T]
+        rot = chroma[:, :, self.rotations].transpose(1, 2)  # [N B, 12 rotations, beats, 12, T]
         h = self.tonal(rot.reshape(-1, *chroma.shape[1:]))  # [N B 12, 1, 1, 2w]
         return h.view(n, -1, 12, h.shape[-1]).mean(1).amax(1)
 
