@@ -364,6 +364,15 @@ def test_the_body_deadline_is_total_and_at_most_15_s_by_default(root):
             except OSError:
                 break
         took = time.monotonic() - t0
+        s.settimeout(2.0)
+        while got:  # the headers and the body may arrive in separate segments: read to the close
+            try:
+                more = s.recv(4096)
+            except OSError:
+                break
+            if not more:
+                break
+            got += more
         assert got.startswith(b"HTTP/1.1 408") and b"did not arrive within 1.5 s" in got, got[:200]
         assert 1.2 < took < 8.0, took  # cut near 1.5 s (headroom for a loaded CI machine)
     finally:
