@@ -4,6 +4,7 @@ G-only path of the ablations, CycleGAN's history pool across --resume, and the u
 from __future__ import annotations
 
 import inspect
+import json
 import math
 
 import pytest
@@ -294,6 +295,25 @@ def test_bicubic_skip_starts_at_bicubic():
     assert build_config(recipe="srresnet", data="lowres2highres").G.kwargs["bicubic_skip"] is True
     with pytest.raises(ValueError, match="bicubic_skip"):
         NETS.build("srresnet_g", in_channels=1, channels=3, bicubic_skip=True)
+
+
+def test_srresnet_without_batch_norm_and_with_l1(tmp_path):
+    """norm="none" (EDSR) builds the same net without a single BatchNorm, whose output does
+    not depend on the rest of the batch; options.pixel=l1 trains on L1 and still logs the MSE;
+    a bad norm or pixel loss is refused by name."""
+    torch.manual_seed(0)
+    G = NETS.build("srresnet_g", resolution=32, scale=4, ngf=8, n_blocks=2, norm="none", res_scale=0.1)
+    assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in G.modules())
+    assert any(isinstance(m, torch.nn.BatchNorm2d) for m in NETS.build("srresnet_g", ngf=8, n_blocks=1).modules())
+    x = torch.rand(4, 3, 8, 8)
+    assert torch.allclose(G.train()(x)[:1], G(x[:1]), atol=1e-6)
+    with pytest.raises(ValueError, match="norm"):
+        NETS.build("srresnet_g", ngf=8, n_blocks=1, norm="group")
+    out, _ = run(tmp_path, "srresnet", extra=["options.pixel=l1", "G.kwargs.norm=none"])
+    logged = [r for line in (out / "metrics.jsonl").read_text().splitlines() if "loss/G" in (r := json.loads(line))]
+    assert logged and all(r["loss/G"] == pytest.approx(r["G/l1"]) != pytest.approx(r["G/mse"]) for r in logged)
+    with pytest.raises(UserError, match="options.pixel"):
+        train(tiny_config("srresnet", extra=["options.pixel=huber"]), tmp_path / "bad")
 
 
 def test_srgan_content_options():

@@ -72,6 +72,38 @@ def test_phrases_window_and_transpose():
     assert x[0, 0, :, :, 60 - 2 - 48].all() and x[1, 1, 2:, :, 52 - 48].all()
 
 
+def test_tonic_shift_moves_a_piece_to_c_major_or_a_minor():
+    """The best-fitting major scale's tonic goes to C by the smallest shift in -6..+5: a D major
+    scale moves down 2, A minor (C major's notes) stays, F# major goes by -6."""
+    def scale(tonic, minor=False):
+        steps = (0, 2, 3, 5, 7, 8, 10) if minor else (0, 2, 4, 5, 7, 9, 11)
+        return [[(4 * i, 4 * i + 4, 60 + tonic + d) for i, d in enumerate(steps)]]
+
+    assert music.tonic_shift(scale(2)) == -2 and music.tonic_shift(scale(9, minor=True)) == 0
+    assert music.tonic_shift(scale(6)) == -6 and music.tonic_shift(scale(5)) == -5
+    assert music.tonic_shift(scale(4, minor=True)) == 5  # E minor = G major: up 5 to C
+
+
+def test_chorales_in_c_keep_one_copy_each_in_c_major_or_a_minor(chorales):
+    """transpose=c: one copy of each training phrase (as transpose=false; the pitch range grows
+    to hold both keys) whose pitch classes fit C major best; the test split keeps its keys; a
+    bad value is a UserError naming the kwarg."""
+    c = music.bach_chorales(limit=FEW, transpose="c")
+    plain = music.bach_chorales(limit=FEW, transpose=False)
+    assert c.info["pieces"] == plain.info["pieces"] and len(c) == len(plain)
+    lo = c.info["lowest_pitch"]
+    hist = np.zeros(12)
+    np.add.at(hist, (np.arange(c.shape[-1]) + lo) % 12, c.x.sum((0, 1, 2, 3)).numpy())
+    on_scale = hist[[0, 2, 4, 5, 7, 9, 11]].sum() / hist.sum()
+    assert on_scale > 0.9 and on_scale == max(hist[(np.array([0, 2, 4, 5, 7, 9, 11]) + t) % 12].sum()
+                                              for t in range(12)) / hist.sum()
+    test = music.bach_chorales(split="test", limit=FEW, transpose="c")
+    assert test.shape == c.shape and test.info["pieces"] == chorales["test"].info["pieces"]
+    assert int(test.x.sum()) == int(chorales["test"].x.sum())
+    with pytest.raises(UserError, match="transpose"):
+        music.bach_chorales(limit=FEW, transpose="d")
+
+
 # ------------------------------------------------------------------ MIDI folders
 def _song(path, bars=8, tracks=(("Lead", 67), ("Bass", 43))):
     mf = mido.MidiFile(ticks_per_beat=480)

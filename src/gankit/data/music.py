@@ -14,7 +14,7 @@ that sings G4 G4 reads back as one G4 of twice the length (:mod:`gankit.data.pia
   *chorales* (seeded), so no chorale has phrases in both splits. Training phrases are also
   transposed to every key (-6..+5 semitones) whose notes stay inside the pitch range the
   voices use in the original keys (``P`` pitches, decided from the corpus); the test split keeps
-  the original keys.
+  the original keys. ``transpose: c`` instead moves each training chorale to C major / A minor.
 * ``folk-melodies``: the Essen folksong collection's ABC files in music21's corpus (one track;
   the 4/4 tunes; split by tune). The Essen collection's licence permits non-commercial use
   only.
@@ -171,6 +171,29 @@ def phrases(pieces, lo: int, n_pitches: int, bars: int, hop: int, shifts=(0,), e
     return np.stack(out)
 
 
+MAJOR = np.array([1, 0, 1, 0, 1, 1, 0, 1, 0, 1, 0, 1], bool)  # the C major scale's pitch classes
+
+
+def tonic_shift(tracks: list) -> int:
+    """The semitone shift in -6..+5 that moves a piece's best-fitting major scale (the one
+    holding the most note-steps; its relative minor shares it) to C major / A minor. Ties go to
+    the smallest shift."""
+    hist = np.zeros(12)
+    for notes in tracks:
+        for s, e, p in notes:
+            hist[p % 12] += e - s
+    fit = [hist[np.roll(MAJOR, t)].sum() for t in range(12)]  # t: the scale's tonic
+    k = -int(np.argmax(fit)) % 12
+    return k - 12 if k > 5 else k
+
+
+def in_c(piece: tuple) -> tuple:
+    """``piece`` (name, notes per track, steps) moved by :func:`tonic_shift` to C major / A minor."""
+    name, tracks, steps = piece
+    k = tonic_shift(tracks)
+    return name, [[(s, e, p + k) for s, e, p in notes] for notes in tracks], steps
+
+
 def split_pieces(pieces: list, test_fraction: float, seed: int) -> tuple[list, list]:
     """(train, test) pieces: a seeded ``test_fraction`` of the pieces (at least one) held out."""
     order = np.random.default_rng(seed).permutation(len(pieces))
@@ -225,6 +248,8 @@ def corpus_data(name: str, split: str, pieces_fn, options: dict, info: dict, tra
     """Phrases of a parsed corpus, split by piece, cached; :class:`Data` of kind ``"music"``."""
     if split not in ("train", "test"):
         raise UserError(f"{name}: split must be train or test, got {split!r}")
+    if transpose not in (True, False, "all", "none", "c", "C"):
+        raise UserError(f"{name}: data.kwargs.transpose must be all, none or c, got {transpose!r}")
     if bars < 2 or hop < 1 or not 0 < test_fraction < 1:
         raise UserError(f"{name}: data.kwargs bars must be >= 2, hop >= 1, 0 < test_fraction < 1 "
                         f"(got {bars}, {hop}, {test_fraction})")
@@ -233,9 +258,13 @@ def corpus_data(name: str, split: str, pieces_fn, options: dict, info: dict, tra
         pieces = pieces_fn()
         if len(pieces) < 2:
             raise UserError(f"{name}: fewer than two usable pieces; nothing to split")
-        lo, n_p = pitch_range(pieces)
         train, test = split_pieces(pieces, test_fraction, seed)
-        shifts = tuple(range(-6, 6)) if transpose else (0,)
+        if transpose in ("c", "C"):  # each training piece moved to C; the range holds both keys
+            train = [in_c(p) for p in train]
+            lo, n_p = pitch_range(pieces + train)
+        else:
+            lo, n_p = pitch_range(pieces)
+        shifts = tuple(range(-6, 6)) if transpose in (True, "all") else (0,)
         arrays = {"train": phrases(train, lo, n_p, bars, hop, shifts), "test": phrases(test, lo, n_p, bars, bars)}
         meta = {"lowest_pitch": int(lo), "pieces": {"train": [p[0] for p in train], "test": [p[0] for p in test]}}
         return arrays, meta
@@ -271,10 +300,14 @@ def catalog_row(name: str, options: dict, tracks: int):
 
 @register_dataset("bach-chorales", "Bach chorales (music21), SATB 4-bar phrases, 16th steps, train in all keys",
                   recipe="musegan")
-def bach_chorales(resolution: int = 0, split: str = "train", bars: int = 4, hop: int = 4, transpose: bool = True,
+def bach_chorales(resolution: int = 0, split: str = "train", bars: int = 4, hop: int = 4, transpose: bool | str = True,
                   test_fraction: float = 0.1, seed: int = 0, limit: int = 0) -> Data:
     """Bach's four-part chorales (see the module docstring); ``limit`` parses only the first
-    ``limit`` files (tests)."""
+    ``limit`` files (tests). ``transpose``: ``true``/``"all"`` puts every training phrase in all
+    12 keys, ``false``/``"none"`` keeps the chorales' keys (MuseGAN's own data is not
+    transposed), ``"c"`` moves each training chorale to C major / A minor
+    (:func:`tonic_shift`), so G learns one key (the test split keeps its keys either way; every
+    music metric is the same in any key)."""
     options = {"bars": bars, "hop": hop, "transpose": transpose, "test_fraction": test_fraction, "seed": seed,
                "limit": limit}
     info = {"tracks": list(SATB), "programs": [CHOIR] * 4, "tempo": 80,

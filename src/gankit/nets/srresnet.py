@@ -9,7 +9,10 @@
   ``bicubic_skip`` (a departure from the paper, VDSR-style global residual learning, Kim et al.
   2016): the net adds its output to the bicubic upsampling of the input, so a short CPU run
   starts at bicubic quality and learns only the missing detail; the 1e6-iteration schedule of
-  the paper does without it. Low-res ``[N, C, R/s, R/s]`` -> ``[N, C, R, R]``.
+  the paper does without it. ``norm="none"`` drops every batch norm (EDSR, Lim et al. 2017:
+  BN normalises away the range flexibility SR needs and its running statistics differ between
+  64 px training crops and whole photos), with ``res_scale`` multiplying each residual branch
+  (EDSR's 0.1 for wide nets; 1 = the paper's). Low-res ``[N, C, R/s, R/s]`` -> ``[N, C, R, R]``.
 * ``srgan_d``: eight 3x3 convs k64 .. k512 (strides 1, 2 alternating; BN from the second;
   LeakyReLU 0.2), dense 1024, LeakyReLU, dense 1 -> one logit per image ``[N]``.
 * :class:`RandomFeatures`: a fixed, seeded random conv net whose activations stand in for VGG
@@ -46,14 +49,22 @@ def icnr_(conv: nn.Conv2d, r: int = 2) -> nn.Conv2d:
     return conv
 
 
+NORMS = ("batch", "none")
+
+
+def _norm(kind: str, w: int) -> nn.Module:
+    return nn.BatchNorm2d(w) if kind == "batch" else nn.Identity()
+
+
 class _Residual(nn.Module):
-    def __init__(self, w: int):
+    def __init__(self, w: int, norm: str = "batch", res_scale: float = 1.0):
         super().__init__()
-        self.body = nn.Sequential(nn.Conv2d(w, w, 3, 1, 1), nn.BatchNorm2d(w), nn.PReLU(w),
-                                  nn.Conv2d(w, w, 3, 1, 1), nn.BatchNorm2d(w))
+        self.res_scale = res_scale
+        self.body = nn.Sequential(nn.Conv2d(w, w, 3, 1, 1), _norm(norm, w), nn.PReLU(w),
+                                  nn.Conv2d(w, w, 3, 1, 1), _norm(norm, w))
 
     def forward(self, x):
-        return x + self.body(x)
+        return x + self.res_scale * self.body(x) if self.res_scale != 1.0 else x + self.body(x)
 
 
 @NETS.register("srresnet_g")
@@ -61,8 +72,11 @@ class SRResNet(nn.Module):
     """``x [N, in_channels, R/scale, R/scale]`` -> ``[N, channels, R, R]`` (``resolution`` is the output size)."""
 
     def __init__(self, in_channels: int = 3, channels: int = 3, resolution: int = 96, scale: int = 4,
-                 ngf: int = 64, n_blocks: int = 16, bicubic_skip: bool = False):
+                 ngf: int = 64, n_blocks: int = 16, bicubic_skip: bool = False, norm: str = "batch",
+                 res_scale: float = 1.0):
         super().__init__()
+        if norm not in NORMS:
+            raise ValueError(f"srresnet_g norm must be one of {', '.join(NORMS)}, got {norm!r}")
         ups = int(math.log2(scale))
         if bicubic_skip and in_channels != channels:
             raise ValueError(f"srresnet_g bicubic_skip needs in_channels == channels, got {in_channels}, {channels}")
@@ -73,8 +87,8 @@ class SRResNet(nn.Module):
             raise ValueError(f"srresnet_g resolution {resolution} is not divisible by scale {scale}")
         self.in_channels, self.channels, self.resolution, self.scale = in_channels, channels, resolution, scale
         self.head = nn.Sequential(nn.Conv2d(in_channels, ngf, 9, 1, 4), nn.PReLU(ngf))
-        self.blocks = nn.Sequential(*[_Residual(ngf) for _ in range(n_blocks)],
-                                    nn.Conv2d(ngf, ngf, 3, 1, 1), nn.BatchNorm2d(ngf))
+        self.blocks = nn.Sequential(*[_Residual(ngf, norm, res_scale) for _ in range(n_blocks)],
+                                    nn.Conv2d(ngf, ngf, 3, 1, 1), _norm(norm, ngf))
         up: list[nn.Module] = []
         for _ in range(ups):
             up += [icnr_(nn.Conv2d(ngf, 4 * ngf, 3, 1, 1)), nn.PixelShuffle(2), nn.PReLU(ngf)]

@@ -107,15 +107,28 @@ class SRResNetRecipe(_SuperResolution):
     """SRResNet (Ledig et al. 2017, sec. 2.2 / Table 2 "SRResNet-MSE"): the SRGAN generator
     trained by pixel MSE (eq. 4) alone: the PSNR-oriented baseline, sharp edges but smooth
     textures. Like ``l1-only`` it keeps an optional critic (``options.critic``) that G never
-    sees, to measure how distinguishable its outputs are."""
+    sees, to measure how distinguishable its outputs are. ``options.pixel``: ``mse`` (the
+    paper's eq. 4) or ``l1`` (EDSR, Lim et al. 2017: L1 trains to a higher PSNR than MSE);
+    ``G/mse`` is logged either way."""
 
     name = "srresnet"
     description = "Ledig et al. 2017: the SRResNet x4 generator trained by pixel MSE alone (PSNR baseline)"
-    options = {"critic": True}
+    options = {"critic": True, "pixel": "mse"}
     adversarial = False
 
+    @classmethod
+    def resolve(cls, cfg, meta):
+        o = cls.read_options(cfg)
+        if o["pixel"] not in ("mse", "l1"):
+            raise UserError(f"options.pixel must be mse or l1, got {o['pixel']!r}")
+        return super().resolve(cfg, meta)
+
     def recon_loss(self, fake, real):
-        mse = F.mse_loss(fake.float(), real.float())
+        fake, real = fake.float(), real.float()
+        mse = F.mse_loss(fake, real)
+        if self.opts["pixel"] == "l1":
+            l1 = F.l1_loss(fake, real)
+            return l1, {"G/mse": mse.detach(), "G/l1": l1.detach()}
         return mse, {"G/mse": mse.detach()}
 
 
