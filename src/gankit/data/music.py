@@ -39,6 +39,7 @@ import torch
 from ..errors import UserError
 from .base import Data, register_dataset
 from .cache_paths import _say
+from .pianoroll import MAJOR
 
 VERSION = 1  # of the cached arrays; bump when parsing changes
 STEPS_PER_BEAT, BEATS_PER_BAR = 4, 4
@@ -171,9 +172,6 @@ def phrases(pieces, lo: int, n_pitches: int, bars: int, hop: int, shifts=(0,), e
     return np.stack(out)
 
 
-MAJOR = np.array([1, 0, 1, 0, 1, 1, 0, 1, 0, 1, 0, 1], bool)  # the C major scale's pitch classes
-
-
 def tonic_shift(tracks: list) -> int:
     """The semitone shift in -6..+5 that moves a piece's best-fitting major scale (the one
     holding the most note-steps; its relative minor shares it) to C major / A minor. Ties go to
@@ -182,7 +180,7 @@ def tonic_shift(tracks: list) -> int:
     for notes in tracks:
         for s, e, p in notes:
             hist[p % 12] += e - s
-    fit = [hist[np.roll(MAJOR, t)].sum() for t in range(12)]  # t: the scale's tonic
+    fit = [hist[[(t + d) % 12 for d in MAJOR]].sum() for t in range(12)]  # t: the scale's tonic
     k = -int(np.argmax(fit)) % 12
     return k - 12 if k > 5 else k
 
@@ -243,12 +241,13 @@ def cached_arrays(name: str, what: dict, build, cache: str = "auto") -> tuple[di
     return arrays, info
 
 
-def corpus_data(name: str, split: str, pieces_fn, options: dict, info: dict, transpose: bool, bars: int,
+def corpus_data(name: str, split: str, pieces_fn, options: dict, info: dict, transpose: bool | str, bars: int,
                 hop: int, test_fraction: float, seed: int) -> Data:
     """Phrases of a parsed corpus, split by piece, cached; :class:`Data` of kind ``"music"``."""
     if split not in ("train", "test"):
         raise UserError(f"{name}: split must be train or test, got {split!r}")
-    if transpose not in (True, False, "all", "none", "c", "C"):
+    mode = {True: "all", False: "none"}.get(transpose, str(transpose).lower())
+    if mode not in ("all", "none", "c"):
         raise UserError(f"{name}: data.kwargs.transpose must be all, none or c, got {transpose!r}")
     if bars < 2 or hop < 1 or not 0 < test_fraction < 1:
         raise UserError(f"{name}: data.kwargs bars must be >= 2, hop >= 1, 0 < test_fraction < 1 "
@@ -259,12 +258,12 @@ def corpus_data(name: str, split: str, pieces_fn, options: dict, info: dict, tra
         if len(pieces) < 2:
             raise UserError(f"{name}: fewer than two usable pieces; nothing to split")
         train, test = split_pieces(pieces, test_fraction, seed)
-        if transpose in ("c", "C"):  # each training piece moved to C; the range holds both keys
+        if mode == "c":  # each training piece moved to C; the range holds both keys
             train = [in_c(p) for p in train]
             lo, n_p = pitch_range(pieces + train)
         else:
             lo, n_p = pitch_range(pieces)
-        shifts = tuple(range(-6, 6)) if transpose in (True, "all") else (0,)
+        shifts = tuple(range(-6, 6)) if mode == "all" else (0,)
         arrays = {"train": phrases(train, lo, n_p, bars, hop, shifts), "test": phrases(test, lo, n_p, bars, bars)}
         meta = {"lowest_pitch": int(lo), "pieces": {"train": [p[0] for p in train], "test": [p[0] for p in test]}}
         return arrays, meta

@@ -14,6 +14,7 @@ import numpy as np
 
 BINARIZE_MODES = ("hard", "bernoulli")
 NOTE_NAMES = ("C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B")
+MAJOR = (0, 2, 4, 5, 7, 9, 11)  # the major scale's degrees, semitones above its tonic
 
 
 def note_name(pitch: int) -> str:

@@ -52,7 +52,7 @@ import itertools
 import numpy as np
 import torch
 
-from ..data.pianoroll import binarize, binarize_mode, roll_to_notes
+from ..data.pianoroll import MAJOR, binarize, binarize_mode, roll_to_notes
 
 QUALIFIED_STEPS = 2  # a qualified note lasts >= an eighth on the 16th grid (see QN above)
 CHUNK = 500
@@ -60,7 +60,6 @@ MIN_N = 1000  # default samples per report: at least this many, so a 3-seed mean
 # Harte et al. 2006, eq. 2: the angles (per pitch class l) and radii of the 6-D tonal space
 _ANGLES = np.array([7 * np.pi / 6, 7 * np.pi / 6, 3 * np.pi / 2, 3 * np.pi / 2, 2 * np.pi / 3, 2 * np.pi / 3])
 _RADII = np.array([1.0, 1.0, 1.0, 1.0, 0.5, 0.5])
-MAJOR = (0, 2, 4, 5, 7, 9, 11)
 HARMONIC_MINOR = (0, 2, 3, 5, 7, 8, 11)
 
 

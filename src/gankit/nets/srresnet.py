@@ -64,7 +64,7 @@ class _Residual(nn.Module):
                                   nn.Conv2d(w, w, 3, 1, 1), _norm(norm, w))
 
     def forward(self, x):
-        return x + self.res_scale * self.body(x) if self.res_scale != 1.0 else x + self.body(x)
+        return x + self.res_scale * self.body(x)
 
 
 @NETS.register("srresnet_g")
