@@ -61,7 +61,9 @@ class SRGAN(_SuperResolution):
       et al. 2018) adds an L1 term to its perceptual loss. ``pixel_weight: 0`` is the paper's.
     * G starts from the trained SRResNet as in the paper (sec. 3.2): train ``srresnet`` first,
       then ``gankit train --recipe srgan --init-from RUN`` (``loop.init_from``); the preset's lr
-      steps from 1e-4 to 1e-5 halfway (the paper: 10^5 updates at each).
+      steps from 1e-4 to 1e-5 halfway (the paper: 10^5 updates at each), and its run is 1,500
+      steps: the outputs' period-2 energy grows with longer adversarial training on our nine
+      photos (docs/results/image-to-image.md).
     * Sizes: 8 residual blocks of 32 channels on 64 px crops (the paper: 16 of 64 on 96 px),
       for a CPU budget; the ``lowres2highres`` presets drop batch norm (``norm: none``, EDSR),
       which measured 0.5 dB better on held-out photos (docs/results/image-to-image.md).
