@@ -11,7 +11,7 @@ from torch import nn
 
 from gankit.data import load_data
 from gankit.errors import UserError
-from gankit.nets.mlp import InputFeatures, MLPDiscriminator
+from gankit.nets.mlp import InputFeatures, MLPDiscriminator, MLPGenerator
 from gankit.nets.r3gan import (
     R3GANDiscriminator,
     R3GANGenerator,
@@ -70,6 +70,28 @@ def test_mlp_twins_and_out_scale():
     assert torch.allclose(G4(z), 4 * G1(z))
     D = R3GANMLPDiscriminator(hidden=16, in_scale=0.25, fourier=8)
     assert D(G4(z)).shape == (6,)
+
+
+def test_mlp_g_mixture_picks_a_uniform_component_from_the_gaussian_z():
+    torch.manual_seed(0)
+    G = MLPGenerator(z_dim=12, hidden=16, depth=2, mixture=5)
+    z = torch.randn(20_000, 12)
+    k = z[:, :5].argmax(1)
+    share = torch.bincount(k, minlength=5).float() / len(z)
+    assert (share - 0.2).abs().max() < 0.015  # argmax of iid normals: uniform over the K components
+    # the output depends on the first K coordinates only through the component they pick ...
+    z2 = z.clone()
+    z2[:, :5] = z2[:, :5] * 0.5 + 10 * nn.functional.one_hot(k, 5)  # same argmax, other values
+    assert torch.allclose(G(z), G(z2), atol=1e-6)
+    # ... and a component change moves it by a step that no small move of z gives
+    z3 = z[:1].clone()
+    z3[0, :5] = torch.tensor([1.0, 0.999, 0.0, 0.0, 0.0])
+    z4 = z3.clone()
+    z4[0, 1] = 1.001
+    plain = MLPGenerator(z_dim=12, hidden=16, depth=2)
+    assert (G(z3) - G(z4)).abs().max() > 100 * (plain(z3) - plain(z4)).abs().max()
+    with pytest.raises(ValueError, match="mixture"):
+        MLPGenerator(z_dim=4, mixture=4)
 
 
 def test_input_features_are_fixed_fourier_features_of_the_scaled_input():

@@ -30,13 +30,23 @@ class MLPGenerator(nn.Module):
     Osindero 2014). ``out_scale`` multiplies the output: G starts spread over the data's
     range (e.g. 4 for grid25's [-4, 4] square) rather than within about one unit of the origin,
     the G-side twin of the D's ``in_scale``.
+
+    ``mixture = K > 0`` makes G a mixture of K generators that share every layer but the first
+    (MGAN, Hoang et al. 2018, without its classifier term): the component is ``argmax`` of z's
+    first K coordinates (uniform over K for a standard-normal z, so the prior stays the plain
+    Gaussian the sampler draws) and its one-hot replaces those K coordinates. A continuous G
+    must string samples between separated modes (the image of a connected z-space is
+    connected); the jump between components lets it place them apart. Needs ``z_dim > K``.
     """
 
     def __init__(self, z_dim: int = 16, out_shape: list[int] = (2,), hidden: int = 256,
                  depth: int = 3, num_classes: int = 0, tanh: bool = False, batchnorm: bool = False,
-                 out_scale: float = 1.0):
+                 out_scale: float = 1.0, mixture: int = 0):
         super().__init__()
+        if mixture and not 1 < mixture < z_dim:
+            raise ValueError(f"mixture must be 0 or between 2 and z_dim - 1 = {z_dim - 1}, got {mixture}")
         self.z_dim, self.num_classes, self.out_scale = z_dim, num_classes, float(out_scale)
+        self.mixture = int(mixture)
         self.out_shape = tuple(out_shape)
         out = math.prod(self.out_shape)
         dims = [z_dim + num_classes] + [hidden] * depth
@@ -44,6 +54,9 @@ class MLPGenerator(nn.Module):
         self.tanh = tanh
 
     def forward(self, z: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
+        if self.mixture:  # component k = argmax z[:, :K], as a one-hot in place of those K inputs
+            k = z[:, :self.mixture].argmax(1)
+            z = torch.cat([nn.functional.one_hot(k, self.mixture).to(z.dtype), z[:, self.mixture:]], 1)
         if self.num_classes:
             z = torch.cat([z, nn.functional.one_hot(y, self.num_classes).to(z.dtype)], 1)
         x = self.body(z)
