@@ -112,3 +112,19 @@ def test_controls_refuse_non_style_models(tmp_path):
                                   "loop.progress=false", "loop.tensorboard=false"]), run)
     with pytest.raises(UserError, match="stylegan2"):
         truncation_sweep(gankit.load(run), [0])
+
+
+def test_digit_confidence_summary_separates_imbalance_from_unclear_digits():
+    spec = importlib.util.spec_from_file_location("digit_confidence", ROOT / "benchmarks" / "digit_confidence.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    import numpy as np
+
+    clear = np.eye(10)[np.arange(1000) % 10] * 0.99 + 0.001  # balanced, confident
+    s = mod.summary(clear)
+    assert s["kl_uniform"] == 0.0 and s["mean_confidence"] > 0.98 and s["below_0.9"] == 0.0
+    unclear = clear * 0.5 + 0.05  # the same classes, half as sure
+    s = mod.summary(unclear)
+    assert s["kl_uniform"] == 0.0 and s["below_0.9"] == 1.0
+    ones = np.eye(10)[np.where(np.arange(1000) < 500, 1, np.arange(1000) % 10)]  # half the samples are 1s
+    assert mod.summary(ones)["class_share"][1] > 0.5 and mod.summary(ones)["kl_uniform"] > 0.3
