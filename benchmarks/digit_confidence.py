@@ -20,13 +20,14 @@ import gankit
 from gankit.config import DataConfig
 from gankit.data import load_data
 from gankit.metrics.extractors import DigitsExtractor
+from gankit.metrics.modes import reverse_kl_to_uniform
 from gankit.metrics.reference import reference_features
 
 
 def summary(probs: np.ndarray) -> dict:
     """probs [N, 10] -> class shares, KL to uniform, mean confidence, share below 0.9."""
-    share = np.bincount(probs.argmax(1), minlength=10) / len(probs)
-    kl = float((share * np.log(np.maximum(share, 1e-12) * 10)).sum())
+    counts = np.bincount(probs.argmax(1), minlength=10)
+    share, kl = counts / len(probs), reverse_kl_to_uniform(counts)
     conf = probs.max(1)
     return {"class_share": [round(float(v), 4) for v in share], "kl_uniform": round(kl, 4),
             "mean_confidence": round(float(conf.mean()), 4), "below_0.9": round(float((conf < 0.9).mean()), 4)}
