@@ -77,6 +77,7 @@ def _open(browser, url, width=1360, height=900):
     page.on("pageerror", lambda e: errors.append(str(e)))
     page.goto(url)
     page.wait_for_selector("#model option", state="attached")
+    page.wait_for_selector("body[data-ready]", state="attached")  # start-up done: no late page switch
     return ctx, page, errors
 
 

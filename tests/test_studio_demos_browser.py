@@ -129,6 +129,46 @@ def test_paint_tab_says_why_not_for_a_noise_model(page):
     assert page.locator("#page-quiz [data-unavailable]").is_hidden()
 
 
+def test_a_model_picked_while_the_first_loads_keeps_its_quiz(browser, server):
+    """Start-up loads the default model; a model the user picks before that answer arrives
+    wins: the late answer neither relabels the page with the first model nor resets the new
+    model's quiz mid-play (it did both, so a quick user lost a quiz, and the quiz test flaked
+    on a loaded machine)."""
+    from playwright.sync_api import Route
+
+    ctx = browser.new_context()
+    page = ctx.new_page()
+    page.set_default_timeout(90_000)
+    held: list[Route] = []
+
+    def hold_first(route: Route):
+        if held:
+            route.continue_()
+        else:
+            held.append(route)  # answered below, once the second model is set up
+    page.route(lambda url: "/api/model?" in url, hold_first)
+    try:
+        page.goto(server.url)
+        page.wait_for_selector("#model option", state="attached")
+        assert held  # the first model (dcgan, the default) is still loading
+        _model(page, "spade")  # two picks while it loads: spade, then dcgan again
+        _model(page, "dcgan")
+        _tab(page, "quiz")
+        page.select_option("#quiz-n", "10")
+        page.click("#quiz-go")
+        page.wait_for_selector("#quiz-play:not([hidden])")
+        page.click("#quiz-real")
+        page.wait_for_function("() => document.querySelector('#quiz-count').textContent === '2 / 10'")
+        held[0].continue_()  # the default model's late answer
+        page.wait_for_selector("body[data-ready]", state="attached")
+        page.wait_for_timeout(300)
+        assert page.locator("#quiz-play").is_visible()
+        assert page.inner_text("#quiz-count") == "2 / 10"
+        assert page.inner_text("#model-info").startswith("dcgan")
+    finally:
+        ctx.close()
+
+
 def test_quiz_end_to_end(page, server, tmp_path):
     _model(page, "dcgan")
     _tab(page, "quiz")

@@ -7,7 +7,8 @@ import { demosModel, demosPage, initDemos } from "./demos.js";
 
 const $ = (sel, el = document) => el.querySelector(sel);
 const $$ = (sel, el = document) => [...el.querySelectorAll(sel)];
-const state = { session: null, info: null, model: null, cap: null, limits: {}, page: "generate" };
+const state = { session: null, info: null, model: null, cap: null, limits: {}, page: null };
+let modelSeq = 0; // the latest selectModel call; an older one still awaiting the server stops there
 const COLORS = ["#4f46e5", "#e11d48", "#059669", "#d97706", "#0891b2", "#7c3aed", "#64748b", "#ca8a04"];
 
 // ------------------------------------------------------------------ plumbing
@@ -191,22 +192,28 @@ async function start() {
   $$(".tabs button").forEach((b) => b.addEventListener("click", () => showPage(b.dataset.page)));
   initGenerate(); initExplore(); initTranslate(); initMonitor(); initPlayground(); initDetect();
   initDemos({ api, state, $, $$, showError, busy, setAvailable, options, latest, toast });
-  await selectModel(state.info.default_model);
   const fromHash = location.hash.slice(1);
-  showPage($(`.tabs button[data-page="${fromHash}"]`) ? fromHash : "generate");
+  await selectModel(state.info.default_model);
+  // a tab the user clicked while the first model loaded stays shown
+  if (!state.page) showPage($(`.tabs button[data-page="${fromHash}"]`) ? fromHash : "generate");
+  document.body.dataset.ready = "1"; // start-up done (what the browser tests wait for)
 }
 
 async function selectModel(id) {
+  const seq = ++modelSeq;
   state.model = id || null;
   state.cap = null;
   const none = "start the studio with --checkpoint C or --runs DIR to load a model";
+  let cap = null;
   if (id) {
     try {
-      state.cap = await api("/api/model", { query: { model: id } });
+      cap = await api("/api/model", { query: { model: id } });
     } catch (e) {
       toast(e.message);
     }
   }
+  if (seq !== modelSeq) return; // another model was picked meanwhile: its call sets the pages up
+  state.cap = cap;
   const c = state.cap;
   $("#model-info").textContent = c ? `${c.recipe} · ${c.data || c.kind} · step ${c.step}` : "";
   const why = (key, fallback) => (c ? c.why[key] || fallback : none);
@@ -214,6 +221,7 @@ async function selectModel(id) {
   exploreModel(c, why("explore"));
   translateModel(c, why("translate"));
   await demosModel(state.model);
+  if (seq !== modelSeq) return;
   explored = false;
   if (state.page === "explore") exploreFirst();
 }
