@@ -21,7 +21,7 @@ from gankit.nets.r3gan import (
 from gankit.presets import build_config
 from gankit.registry import RECIPES
 from gankit.regularizers import R1, R2, RegInputs, input_grad_penalty, r1_penalty
-from gankit.train import data_meta
+from gankit.train import data_meta, train
 
 
 @pytest.mark.parametrize("res", [8, 16, 32])
@@ -170,3 +170,70 @@ def test_stacked_preset_trains_r1_r2_through_the_batch_norm_of_dcgan_d(tmp_path,
     logs = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
     r1 = [m["reg/r1"] for m in logs if "reg/r1" in m]
     assert r1 and all(math.isfinite(v) and v > 0 for v in r1)
+
+
+def test_mlp_d_classifier_head_shares_the_trunk():
+    torch.manual_seed(0)
+    D = MLPDiscriminator(hidden=16, depth=2, q_cat=5)
+    x = torch.randn(7, 2)
+    out = D(x, heads=True)
+    assert out["q_cat"].shape == (7, 5) and out["features"].shape == (7, 16)
+    assert torch.allclose(out["logit"], D(x))  # the head does not change D's score
+    assert set(MLPDiscriminator(hidden=16, depth=2).state_dict()) == set(D.state_dict()) - {"q.weight", "q.bias"}
+    with pytest.raises(ValueError, match="q_cat"):
+        MLPDiscriminator(pack=2, q_cat=5)
+
+
+def test_mixture_weight_trains_mgan_classifier_so_components_separate(tmp_path):
+    """options.mixture_weight: D gets a K-way head (mlp_d q_cat = G's mixture), D and G add
+    beta * CE of the component; after a short run the head tells the components apart, and G's
+    components occupy separate places (far better than with beta = 0)."""
+    cfg = _resolved("grid25", "options.mixture_weight=0.5")
+    assert cfg.D.kwargs["q_cat"] == [cfg.G.kwargs["mixture"]] == [50]
+    for bad, msg in (("options.mixture_weight=-1", "mixture_weight"), ("options.mixture_weight=true", "mixture_weight")):
+        with pytest.raises(UserError, match=msg):
+            _resolved("grid25", bad)
+    with pytest.raises(UserError, match="mixture G"):
+        _resolved("ring8", "options.mixture_weight=0.5")
+
+    def run(beta, name):
+        over = ["G.kwargs={z_dim: 12, mixture: 4, hidden: 32, depth: 2, out_scale: 4.0}", "D.kwargs={hidden: 32, depth: 2}",
+                f"options.mixture_weight={beta}", "data.batch_size=64", "loop.steps=400", "schedule.lr.steps=400",
+                "loop.sample_every=1000", "loop.checkpoint_every=1000", "loop.threads=1", "loop.progress=false",
+                "loop.tensorboard=false", "loop.seed=0", "sample.drs=false"]
+        keep = {}
+        train(build_config(recipe="r3gan", data="grid25", overrides=over), tmp_path / name,
+              hooks=[lambda st: keep.update(G=st.nets["G"])])
+        G = keep["G"]
+        torch.manual_seed(1)
+        z = torch.randn(4000, 12)
+        with torch.no_grad():
+            x = G(z)
+        k = z[:, :4].argmax(1)
+        within = sum(x[k == c].var(0).sum() * (k == c).float().mean() for c in range(4))
+        return float(within / x.var(0).sum())  # share of G's spread inside a component
+    on, off = run(0.5, "on"), run(0.0, "off")
+    logs = [json.loads(line) for line in (tmp_path / "on" / "metrics.jsonl").read_text().splitlines()]
+    acc = [m["mixture/acc"] for m in logs if "mixture/acc" in m]
+    assert acc and acc[-1] > 0.8 and acc[0] < 0.5, acc  # chance: 0.25
+    assert on < 0.7 * off, (on, off)  # measured 0.52 vs 0.99
+
+
+def test_mixture_groups_pick_one_component_per_group_for_dcgan_g_too():
+    from gankit.nets.dcgan import DCGANGenerator
+    from gankit.nets.layers import mixture_onehot
+
+    torch.manual_seed(0)
+    z = torch.randn(6, 9)
+    z2, cat = mixture_onehot(z, [3, 4])
+    assert torch.equal(cat[:, 0], z[:, :3].argmax(1)) and torch.equal(cat[:, 1], z[:, 3:7].argmax(1))
+    assert torch.equal(z2[:, :3].argmax(1), cat[:, 0]) and z2[:, :7].sum(1).eq(2).all()
+    assert torch.equal(z2[:, 7:], z[:, 7:])
+    G = DCGANGenerator(z_dim=12, resolution=16, channels=3, ngf=8, mixture=[3, 4]).eval()
+    zz = torch.randn(6, 12)
+    bumped = zz.clone()
+    bumped[:, :7] = torch.where(mixture_onehot(zz, [3, 4])[0][:, :7] > 0, 5.0, -5.0)  # same argmaxes
+    assert torch.allclose(G(zz), G(bumped), atol=1e-5)
+    for bad in ([1, 3], [6, 6], 12):
+        with pytest.raises(ValueError, match="mixture"):
+            DCGANGenerator(z_dim=12, resolution=16, ngf=8, mixture=bad)

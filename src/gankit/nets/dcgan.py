@@ -15,7 +15,7 @@ import torch
 from torch import nn
 
 from ..registry import NETS
-from .layers import split_code_heads
+from .layers import mixture_groups, mixture_onehot, split_code_heads
 
 
 def _levels(resolution: int) -> int:
@@ -39,9 +39,13 @@ def init_dcgan_weights(m: nn.Module) -> None:
 @NETS.register("dcgan_g")
 class DCGANGenerator(nn.Module):
     def __init__(self, z_dim: int = 100, resolution: int = 32, channels: int = 3, ngf: int = 64,
-                 num_classes: int = 0, max_channels: int = 512):
+                 num_classes: int = 0, max_channels: int = 512, mixture: int | list[int] = 0):
+        """``mixture``: K or group sizes [K1, K2, ...]: a mixture of generators sharing all but
+        the first layer, the components picked from z's first coordinates
+        (:func:`gankit.nets.layers.mixture_onehot`; not in DCGAN, off by default)."""
         super().__init__()
         self.z_dim, self.num_classes = z_dim, num_classes
+        self.mixture_groups = mixture_groups(mixture, z_dim)
         n = _levels(resolution)
         widths = [min(ngf * 2 ** (n - 1 - i), max_channels) for i in range(n)]  # 4x4 ... R/2
         layers: list[nn.Module] = [
@@ -56,6 +60,8 @@ class DCGANGenerator(nn.Module):
         self.apply(init_dcgan_weights)
 
     def forward(self, z: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
+        if self.mixture_groups:
+            z, _ = mixture_onehot(z, self.mixture_groups)
         if self.num_classes:
             z = torch.cat([z, nn.functional.one_hot(y, self.num_classes).to(z.dtype)], 1)
         return self.net(z[:, :, None, None])  # [N, C, R, R]

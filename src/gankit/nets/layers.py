@@ -187,6 +187,36 @@ class ConditionalBatchNorm2d(nn.Module):
 # --------------------------------------------------------------------- PacGAN packing
 
 
+def mixture_groups(mixture, z_dim: int) -> list[int]:
+    """A G's ``mixture`` option (0, K, or a list of group sizes) -> the group sizes ([] = none).
+
+    ValueError unless every size is >= 2 and together they leave z at least one coordinate."""
+    groups = [int(k) for k in mixture] if isinstance(mixture, (list, tuple)) else ([int(mixture)] if mixture else [])
+    if any(k < 2 for k in groups) or (groups and sum(groups) >= z_dim):
+        raise ValueError(f"mixture must be 0, or sizes >= 2 that sum to at most z_dim - 1 = {z_dim - 1}, "
+                         f"got {mixture!r}")
+    return groups
+
+
+def mixture_onehot(z: torch.Tensor, groups: list[int]) -> tuple[torch.Tensor, torch.Tensor]:
+    """A mixture G's input (MGAN-style components, picked from the plain Gaussian z).
+
+    For each group of K coordinates at the start of z [N, Z], the component is their argmax
+    (uniform over K for a standard-normal z) and its one-hot replaces them. Returns the new z
+    [N, Z] and the components [N, len(groups)]. The groups' product is the number of
+    generators: [10, 10, 10] gives 1,000 that share all but G's first layer.
+    """
+    parts, cats, off = [], [], 0
+    for k in groups:
+        c = z[:, off:off + k].argmax(1)  # [N]
+        parts.append(F.one_hot(c, k).to(z.dtype))
+        cats.append(c)
+        off += k
+    if not groups:
+        return z, z.new_zeros(len(z), 0, dtype=torch.long)
+    return torch.cat([*parts, z[:, off:]], 1), torch.stack(cats, 1)
+
+
 def split_code_heads(q: torch.Tensor, q_cat: list[int], q_cont: int) -> dict[str, torch.Tensor]:
     """InfoGAN's Q output [N, sum(q_cat) + 2 * q_cont] -> ``q_cat`` logits (one block per
     categorical code), ``q_mean`` and ``q_logstd`` of the continuous codes."""

@@ -7,6 +7,7 @@ import torch
 from torch import nn
 
 from ..registry import NETS
+from .layers import mixture_groups, mixture_onehot
 
 
 def _mlp(dims: list[int], act: nn.Module, norm: bool = False, dropout: float = 0.0) -> list[nn.Module]:
@@ -41,12 +42,10 @@ class MLPGenerator(nn.Module):
 
     def __init__(self, z_dim: int = 16, out_shape: list[int] = (2,), hidden: int = 256,
                  depth: int = 3, num_classes: int = 0, tanh: bool = False, batchnorm: bool = False,
-                 out_scale: float = 1.0, mixture: int = 0):
+                 out_scale: float = 1.0, mixture: int | list[int] = 0):
         super().__init__()
-        if mixture and not 1 < mixture < z_dim:
-            raise ValueError(f"mixture must be 0 or between 2 and z_dim - 1 = {z_dim - 1}, got {mixture}")
+        self.mixture_groups = mixture_groups(mixture, z_dim)
         self.z_dim, self.num_classes, self.out_scale = z_dim, num_classes, float(out_scale)
-        self.mixture = int(mixture)
         self.out_shape = tuple(out_shape)
         out = math.prod(self.out_shape)
         dims = [z_dim + num_classes] + [hidden] * depth
@@ -54,9 +53,8 @@ class MLPGenerator(nn.Module):
         self.tanh = tanh
 
     def forward(self, z: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
-        if self.mixture:  # component k = argmax z[:, :K], as a one-hot in place of those K inputs
-            k = z[:, :self.mixture].argmax(1)
-            z = torch.cat([nn.functional.one_hot(k, self.mixture).to(z.dtype), z[:, self.mixture:]], 1)
+        if self.mixture_groups:  # component k = argmax z[:, :K], as a one-hot in place of those K inputs
+            z, _ = mixture_onehot(z, self.mixture_groups)
         if self.num_classes:
             z = torch.cat([z, nn.functional.one_hot(y, self.num_classes).to(z.dtype)], 1)
         x = self.body(z)
@@ -108,22 +106,34 @@ class MLPDiscriminator(nn.Module):
     ``pack`` > 1 makes it a PacGAN discriminator (Lin et al. 2018): it sees ``pack`` samples
     concatenated and the batch it scores has N / pack rows. ``in_scale`` / ``fourier`` /
     ``fourier_scale``: see :class:`InputFeatures` (applied to each sample before packing;
-    the defaults leave the input as it is).
+    the defaults leave the input as it is). ``q_cat = K > 0`` adds a K-way classifier head on
+    the last hidden layer (MGAN's classifier sharing D's trunk, r3gan ``mixture_weight``);
+    ``D(x, y, heads=True)`` returns ``{"logit", "features", "q_cat"}``.
     """
 
     def __init__(self, in_shape: list[int] = (2,), hidden: int = 256, depth: int = 3,
                  num_classes: int = 0, pack: int = 1, dropout: float = 0.0, in_scale: float = 1.0,
-                 fourier: int = 0, fourier_scale: float = 1.0):
+                 fourier: int = 0, fourier_scale: float = 1.0, q_cat: int | list[int] = 0):
         super().__init__()
+        q_cat = sum(q_cat) if isinstance(q_cat, (list, tuple)) else int(q_cat)
+        if q_cat < 0 or (q_cat and pack > 1):
+            raise ValueError(f"q_cat must be >= 0 and needs pack = 1, got q_cat={q_cat}, pack={pack}")
         self.num_classes, self.pack = num_classes, pack
         self.features = InputFeatures(math.prod(in_shape), in_scale, fourier, fourier_scale)
         d_in = (self.features.out_dim + num_classes) * pack
         dims = [d_in] + [hidden] * depth
         self.body = nn.Sequential(*_mlp(dims, nn.LeakyReLU(0.2), dropout=dropout), nn.Linear(hidden, 1))
+        self.q = nn.Linear(hidden, q_cat) if q_cat else None
 
-    def forward(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, y: torch.Tensor | None = None, heads: bool = False):
         x = self.features(x.flatten(1))
         if self.num_classes:
             x = torch.cat([x, nn.functional.one_hot(y, self.num_classes).to(x.dtype)], 1)
         x = x.reshape(len(x) // self.pack, -1)
-        return self.body(x).squeeze(1)
+        if not heads:
+            return self.body(x).squeeze(1)
+        feat = self.body[:-1](x)  # [N / pack, hidden]
+        out = {"logit": self.body[-1](feat).squeeze(1), "features": feat}
+        if self.q is not None:
+            out["q_cat"] = self.q(feat)  # [N, K]
+        return out

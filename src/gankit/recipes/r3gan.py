@@ -1,11 +1,15 @@
 """R3GAN (Huang et al. 2024, "The GAN is dead; long live the GAN! A Modern GAN Baseline")."""
 from __future__ import annotations
 
+import torch.nn.functional as F
+
+from ..checkpoint import unwrap
 from ..config import NetConfig
 from ..errors import UserError
 from ..modality import modality
 from ..registry import RECIPES
-from .adversarial import AdversarialRecipe
+from ..nets.layers import mixture_onehot
+from .adversarial import AdversarialRecipe, set_net_kwargs
 
 IMAGE_NETS = {"G": "r3gan_g", "D": "r3gan_d"}
 POINT_NETS = {"G": "r3gan_mlp_g", "D": "r3gan_mlp_d"}
@@ -34,12 +38,17 @@ class R3GAN(AdversarialRecipe):
       schedule (``schedule.lr``, ``schedule.reg``: 2e-4 -> 5e-5 and gamma -> gamma / 10 there),
       G_ema for sampling (``loop.ema``). The authors also ramp Adam's beta2 0.9 -> 0.99 and the
       EMA length; here beta2 is fixed (the presets) and the EMA ramp is the loop's.
+    * ``options.mixture_weight`` (beta, default 0 = off; not in R3GAN): with a mixture G
+      (``mlp_g`` ``mixture: K``), MGAN's classifier term (Hoang et al. 2018, eq. 4): a K-way head
+      on D's last hidden layer (``mlp_d`` ``q_cat``) learns which component made each fake, and
+      both D and G add ``beta * cross-entropy`` of it, so the components separate and none
+      straddles two modes (a component's share of z is 1 / K by construction).
     """
 
     name = "r3gan"
     description = ("Huang et al. 2024: RpGAN loss + zero-centred R1 and R2, modern grouped-conv ResNets "
                    "without normalisation (residual MLPs for 2D)")
-    options = {"gamma": 0.05, "reg_interval": 1}
+    options = {"gamma": 0.05, "reg_interval": 1, "mixture_weight": 0.0}
     d_input_grads = True
 
     @classmethod
@@ -62,4 +71,49 @@ class R3GAN(AdversarialRecipe):
         for key in ("r1", "r2"):
             kw.setdefault(key, {"weight": gamma, "interval": every})
         cfg.loss.kwargs = kw
+        beta = opts["mixture_weight"]
+        if isinstance(beta, bool) or not isinstance(beta, (int, float)) or beta < 0:
+            raise UserError(f"options.mixture_weight must be a number >= 0, got {beta!r}")
+        if beta:
+            k = cfg.G.kwargs.get("mixture", 0)
+            if not k:
+                raise UserError("options.mixture_weight needs a mixture G (G.kwargs.mixture=K or [K1, K2, ...] "
+                                "on mlp_g or dcgan_g); G has no mixture")
+            set_net_kwargs(cfg.D, {"q_cat": list(k) if isinstance(k, (list, tuple)) else [k]}, cfg.recipe, "D")
         return super().resolve(cfg, meta)
+
+    def __init__(self, cfg, meta):
+        super().__init__(cfg, meta)
+        self.beta = float(self.opts["mixture_weight"])
+        self.d_heads = bool(self.beta)
+        self.mix_groups = list(cfg.D.kwargs.get("q_cat", [])) if self.beta else []
+
+    def generate(self, ctx):
+        if not self.beta:
+            return super().generate(ctx)
+        G = ctx.nets["G"]
+        n = len(ctx.batch["real"])
+        y = self.labels(ctx, n)
+        z = ctx.randn(n, G.z_dim)
+        _, cat = mixture_onehot(z, unwrap(G).mixture_groups)  # the components G picks [N, groups]
+        return {"fake": G(z, y), "y": y, "cat": cat}
+
+    def _mixture_loss(self, o_fake, f):
+        """beta * the classifier head's cross-entropy (mean over the groups), and its accuracy."""
+        if not self.beta:
+            return None, {}
+        ce, acc, off = 0.0, 0.0, 0
+        cat = f["cat"]
+        for i, k in enumerate(self.mix_groups):
+            logits = o_fake["q_cat"][:, off:off + k].float()
+            ce = ce + F.cross_entropy(logits, cat[:, i])
+            acc = acc + (logits.detach().argmax(1) == cat[:, i]).float().mean()
+            off += k
+        ce, acc = ce / cat.shape[1], acc / cat.shape[1]
+        return self.beta * ce, {"mixture/ce": ce.detach(), "mixture/acc": acc}
+
+    def d_extra_loss(self, ctx, o_real, o_fake, f):
+        return self._mixture_loss(o_fake, f)
+
+    def g_extra_loss(self, ctx, o_fake, f):
+        return self._mixture_loss(o_fake, f)
