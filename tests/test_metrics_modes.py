@@ -28,6 +28,15 @@ def test_all_modes_evenly():
     assert m["modes"] == 25 and m["modes_total"] == 25
     assert m["high_quality"] == pytest.approx(100 * (1 - math.exp(-4.5)), abs=1.0)  # P(chi2_2 <= 9)
     assert m["reverse_kl"] < 0.01
+    # E[r^2 | r <= 3 std] for a 2D Gaussian: 2 - 9 e^-4.5 / (1 - e^-4.5) std^2, over 2 axes
+    assert m["spread"] == pytest.approx(math.sqrt((2 - 9 * math.exp(-4.5) / (1 - math.exp(-4.5))) / 2), abs=0.02)
+
+
+def test_spread_sees_modes_collapsed_to_points():
+    pts = np.repeat(MEANS, 100, axis=0) + np.random.default_rng(0).normal(size=(2500, 2)) * STD * 0.2
+    m = mode_metrics_2d(pts, MEANS, STD)
+    assert m["modes"] == 25 and m["high_quality"] == 100 and m["reverse_kl"] < 0.01  # perfect by PacGAN's three
+    assert m["spread"] == pytest.approx(0.2, abs=0.01)
 
 
 def test_one_mode_only():

@@ -43,7 +43,10 @@ def mode_metrics_2d(points, means, std: float, threshold: float = 3.0) -> dict[s
     """PacGAN 2D mode metrics of generated points [N, 2] for a mixture with ``means`` [K, 2].
 
     Returns ``modes`` (captured, out of ``modes_total``), ``high_quality`` (percent of the
-    samples within ``threshold * std`` of their nearest mean) and ``reverse_kl``.
+    samples within ``threshold * std`` of their nearest mean) and ``reverse_kl``; and
+    ``spread``, not in PacGAN: the RMS per axis of the high-quality samples' offsets from their
+    mean, over ``std``. The data itself gives ~0.97 (the cut at 3 std trims the tails); a G
+    that collapses each mode to a point scores ~0 while modes / HQ / KL read perfect.
     """
     x = as_features(points, "points")
     mu = as_features(means, "means")
@@ -56,6 +59,7 @@ def mode_metrics_2d(points, means, std: float, threshold: float = 3.0) -> dict[s
         "modes_total": float(len(mu)),
         "high_quality": float(100.0 * hq.mean()),
         "reverse_kl": reverse_kl_to_uniform(counts),
+        "spread": float(np.sqrt(((x[hq] - mu[nearest[hq]]) ** 2).mean()) / std) if hq.any() else float("nan"),
     }
 
 
