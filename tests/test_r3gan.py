@@ -195,12 +195,14 @@ def test_mixture_weight_trains_mgan_classifier_so_components_separate(tmp_path):
             _resolved("grid25", bad)
     with pytest.raises(UserError, match="mixture G"):
         _resolved("ring8", "options.mixture_weight=0.5")
+    with pytest.raises(UserError, match="mixture_until"):
+        _resolved("grid25", "options.mixture_weight=0.5", "options.mixture_until=2")
 
-    def run(beta, name):
+    def run(beta, name, *extra):
         over = ["G.kwargs={z_dim: 12, mixture: 4, hidden: 32, depth: 2, out_scale: 4.0}", "D.kwargs={hidden: 32, depth: 2}",
                 f"options.mixture_weight={beta}", "data.batch_size=64", "loop.steps=400", "schedule.lr.steps=400",
                 "loop.sample_every=1000", "loop.checkpoint_every=1000", "loop.threads=1", "loop.progress=false",
-                "loop.tensorboard=false", "loop.seed=0", "sample.drs=false"]
+                "loop.tensorboard=false", "loop.seed=0", "sample.drs=false", *extra]
         keep = {}
         train(build_config(recipe="r3gan", data="grid25", overrides=over), tmp_path / name,
               hooks=[lambda st: keep.update(G=st.nets["G"])])
@@ -217,6 +219,10 @@ def test_mixture_weight_trains_mgan_classifier_so_components_separate(tmp_path):
     acc = [m["mixture/acc"] for m in logs if "mixture/acc" in m]
     assert acc and acc[-1] > 0.8 and acc[0] < 0.5, acc  # chance: 0.25
     assert on < 0.7 * off, (on, off)  # measured 0.52 vs 0.99
+    run(0.5, "half", "options.mixture_until=0.5")  # the term for the first 200 of 400 steps only
+    steps = [m["step"] for m in (json.loads(line) for line in (tmp_path / "half" / "metrics.jsonl").read_text().splitlines())
+             if "mixture/ce" in m]
+    assert steps and max(steps) <= 200
 
 
 def test_mixture_groups_pick_one_component_per_group_for_dcgan_g_too():

@@ -42,13 +42,16 @@ class R3GAN(AdversarialRecipe):
       (``mlp_g`` ``mixture: K``), MGAN's classifier term (Hoang et al. 2018, eq. 4): a K-way head
       on D's last hidden layer (``mlp_d`` ``q_cat``) learns which component made each fake, and
       both D and G add ``beta * cross-entropy`` of it, so the components separate and none
-      straddles two modes (a component's share of z is 1 / K by construction).
+      straddles two modes (a component's share of z is 1 / K by construction). The term holds
+      for the first ``options.mixture_until`` of ``loop.steps`` (a fraction; 1 = the whole run)
+      and is off after it: it separates the components early, then the plain game sets each
+      component's spread (kept on, it shrinks every mode towards a point: docs/results/quality.md).
     """
 
     name = "r3gan"
     description = ("Huang et al. 2024: RpGAN loss + zero-centred R1 and R2, modern grouped-conv ResNets "
                    "without normalisation (residual MLPs for 2D)")
-    options = {"gamma": 0.05, "reg_interval": 1, "mixture_weight": 0.0}
+    options = {"gamma": 0.05, "reg_interval": 1, "mixture_weight": 0.0, "mixture_until": 1.0}
     d_input_grads = True
 
     @classmethod
@@ -74,6 +77,9 @@ class R3GAN(AdversarialRecipe):
         beta = opts["mixture_weight"]
         if isinstance(beta, bool) or not isinstance(beta, (int, float)) or beta < 0:
             raise UserError(f"options.mixture_weight must be a number >= 0, got {beta!r}")
+        until = opts["mixture_until"]
+        if isinstance(until, bool) or not isinstance(until, (int, float)) or not 0 <= until <= 1:
+            raise UserError(f"options.mixture_until must be a fraction of loop.steps in [0, 1], got {until!r}")
         if beta:
             k = cfg.G.kwargs.get("mixture", 0)
             if not k:
@@ -87,6 +93,7 @@ class R3GAN(AdversarialRecipe):
         self.beta = float(self.opts["mixture_weight"])
         self.d_heads = bool(self.beta)
         self.mix_groups = list(cfg.D.kwargs.get("q_cat", [])) if self.beta else []
+        self.mix_end = float(self.opts["mixture_until"]) * cfg.loop.steps  # the term's last step
 
     def generate(self, ctx):
         if not self.beta:
@@ -98,9 +105,12 @@ class R3GAN(AdversarialRecipe):
         _, cat = mixture_onehot(z, unwrap(G).mixture_groups)  # the components G picks [N, groups]
         return {"fake": G(z, y), "y": y, "cat": cat}
 
-    def _mixture_loss(self, o_fake, f):
+    def _mixture_on(self, ctx) -> bool:
+        return bool(self.beta) and ctx.step < self.mix_end
+
+    def _mixture_loss(self, ctx, o_fake, f):
         """beta * the classifier head's cross-entropy (mean over the groups), and its accuracy."""
-        if not self.beta:
+        if not self._mixture_on(ctx):
             return None, {}
         ce, acc, off = 0.0, 0.0, 0
         cat = f["cat"]
@@ -113,7 +123,7 @@ class R3GAN(AdversarialRecipe):
         return self.beta * ce, {"mixture/ce": ce.detach(), "mixture/acc": acc}
 
     def d_extra_loss(self, ctx, o_real, o_fake, f):
-        return self._mixture_loss(o_fake, f)
+        return self._mixture_loss(ctx, o_fake, f)
 
     def g_extra_loss(self, ctx, o_fake, f):
-        return self._mixture_loss(o_fake, f)
+        return self._mixture_loss(ctx, o_fake, f)
