@@ -197,6 +197,8 @@ def test_mixture_weight_trains_mgan_classifier_so_components_separate(tmp_path):
         _resolved("ring8", "options.mixture_weight=0.5")
     with pytest.raises(UserError, match="mixture_until"):
         _resolved("grid25", "options.mixture_weight=0.5", "options.mixture_until=2")
+    with pytest.raises(UserError, match="mixture_after"):
+        _resolved("grid25", "options.mixture_weight=0.5", "options.mixture_after=-1")
 
     def run(beta, name, *extra):
         over = ["G.kwargs={z_dim: 12, mixture: 4, hidden: 32, depth: 2, out_scale: 4.0}", "D.kwargs={hidden: 32, depth: 2}",

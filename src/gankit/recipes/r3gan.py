@@ -43,15 +43,17 @@ class R3GAN(AdversarialRecipe):
       on D's last hidden layer (``mlp_d`` ``q_cat``) learns which component made each fake, and
       both D and G add ``beta * cross-entropy`` of it, so the components separate and none
       straddles two modes (a component's share of z is 1 / K by construction). The term holds
-      for the first ``options.mixture_until`` of ``loop.steps`` (a fraction; 1 = the whole run)
-      and is off after it: it separates the components early, then the plain game sets each
-      component's spread (kept on, it shrinks every mode towards a point: docs/results/quality.md).
+      for the first ``options.mixture_until`` of ``loop.steps`` (a fraction; 1 = the whole run),
+      then weighs ``options.mixture_after`` (default 0 = off): it separates the components
+      early, then the game sets each component's spread (kept at full weight, it shrinks every
+      mode towards a point: docs/results/quality.md).
     """
 
     name = "r3gan"
     description = ("Huang et al. 2024: RpGAN loss + zero-centred R1 and R2, modern grouped-conv ResNets "
                    "without normalisation (residual MLPs for 2D)")
-    options = {"gamma": 0.05, "reg_interval": 1, "mixture_weight": 0.0, "mixture_until": 1.0}
+    options = {"gamma": 0.05, "reg_interval": 1, "mixture_weight": 0.0, "mixture_until": 1.0,
+               "mixture_after": 0.0}
     d_input_grads = True
 
     @classmethod
@@ -77,6 +79,9 @@ class R3GAN(AdversarialRecipe):
         beta = opts["mixture_weight"]
         if isinstance(beta, bool) or not isinstance(beta, (int, float)) or beta < 0:
             raise UserError(f"options.mixture_weight must be a number >= 0, got {beta!r}")
+        after = opts["mixture_after"]
+        if isinstance(after, bool) or not isinstance(after, (int, float)) or after < 0:
+            raise UserError(f"options.mixture_after must be a number >= 0, got {after!r}")
         until = opts["mixture_until"]
         if isinstance(until, bool) or not isinstance(until, (int, float)) or not 0 <= until <= 1:
             raise UserError(f"options.mixture_until must be a fraction of loop.steps in [0, 1], got {until!r}")
@@ -105,12 +110,13 @@ class R3GAN(AdversarialRecipe):
         _, cat = mixture_onehot(z, unwrap(G).mixture_groups)  # the components G picks [N, groups]
         return {"fake": G(z, y), "y": y, "cat": cat}
 
-    def _mixture_on(self, ctx) -> bool:
-        return bool(self.beta) and ctx.step < self.mix_end
+    def _mixture_beta(self, ctx) -> float:
+        return self.beta if ctx.step < self.mix_end else float(self.opts["mixture_after"]) * bool(self.beta)
 
     def _mixture_loss(self, ctx, o_fake, f):
         """beta * the classifier head's cross-entropy (mean over the groups), and its accuracy."""
-        if not self._mixture_on(ctx):
+        beta = self._mixture_beta(ctx)
+        if not beta:
             return None, {}
         ce, acc, off = 0.0, 0.0, 0
         cat = f["cat"]
@@ -120,7 +126,7 @@ class R3GAN(AdversarialRecipe):
             acc = acc + (logits.detach().argmax(1) == cat[:, i]).float().mean()
             off += k
         ce, acc = ce / cat.shape[1], acc / cat.shape[1]
-        return self.beta * ce, {"mixture/ce": ce.detach(), "mixture/acc": acc}
+        return beta * ce, {"mixture/ce": ce.detach(), "mixture/acc": acc}
 
     def d_extra_loss(self, ctx, o_real, o_fake, f):
         return self._mixture_loss(ctx, o_fake, f)
