@@ -51,9 +51,10 @@ def test_one_flag_data_picks_recommended_recipe():
     assert build_config().recipe == "cgan" and build_config().data.name == "digits"
     d = build_config(data="digits")  # cgan.yaml + cgan-digits.yaml: the measured digits run
     assert (d.G.kwargs["ngf"], d.D.kwargs["ndf"], d.loop.ema, d.loop.steps) == (32, 32, 0.999, 6000)
-    g = build_config(data="grid25")  # r3gan-grid25.yaml: lazy R1 / R2, a mixture-of-50 G
+    g = build_config(data="grid25")  # r3gan-grid25.yaml: lazy R1 / R2, a mixture-of-25 G + MGAN's head
     assert g.options["reg_interval"] == 4 and g.loop.steps == 28000
-    assert (g.G.kwargs["mixture"], g.G.kwargs["z_dim"]) == (50, 66)
+    assert (g.G.kwargs["mixture"], g.G.kwargs["z_dim"]) == (25, 41) and not g.sample.drs
+    assert (g.options["mixture_weight"], g.options["mixture_until"], g.options["mixture_after"]) == (0.5, 0.25, 0.05)
     s = build_config(data="stacked-digits")  # r3gan-stacked-digits.yaml: r3gan's loss on DCGAN nets
     assert s.recipe == "r3gan" and (s.G.name, s.D.name) == ("dcgan_g", "dcgan_d")
     assert (s.options["reg_interval"], s.loop.ema, s.loop.steps) == (4, 0.999, 12000)

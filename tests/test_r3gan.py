@@ -188,13 +188,14 @@ def test_mixture_weight_trains_mgan_classifier_so_components_separate(tmp_path):
     """options.mixture_weight: D gets a K-way head (mlp_d q_cat = G's mixture), D and G add
     beta * CE of the component; after a short run the head tells the components apart, and G's
     components occupy separate places (far better than with beta = 0)."""
-    cfg = _resolved("grid25", "options.mixture_weight=0.5")
-    assert cfg.D.kwargs["q_cat"] == [cfg.G.kwargs["mixture"]] == [50]
+    cfg = _resolved("grid25")  # the preset's classifier head
+    assert cfg.D.kwargs["q_cat"] == [cfg.G.kwargs["mixture"]] == [25]
     for bad, msg in (("options.mixture_weight=-1", "mixture_weight"), ("options.mixture_weight=true", "mixture_weight")):
         with pytest.raises(UserError, match=msg):
             _resolved("grid25", bad)
     with pytest.raises(UserError, match="mixture G"):
         _resolved("ring8", "options.mixture_weight=0.5")
+    assert "q_cat" not in _resolved("grid25", "options.mixture_weight=0").D.kwargs
     with pytest.raises(UserError, match="mixture_until"):
         _resolved("grid25", "options.mixture_weight=0.5", "options.mixture_until=2")
     with pytest.raises(UserError, match="mixture_after"):
@@ -202,7 +203,8 @@ def test_mixture_weight_trains_mgan_classifier_so_components_separate(tmp_path):
 
     def run(beta, name, *extra):
         over = ["G.kwargs={z_dim: 12, mixture: 4, hidden: 32, depth: 2, out_scale: 4.0}", "D.kwargs={hidden: 32, depth: 2}",
-                f"options.mixture_weight={beta}", "data.batch_size=64", "loop.steps=400", "schedule.lr.steps=400",
+                f"options.mixture_weight={beta}", "options.mixture_until=1.0", "options.mixture_after=0",
+                "data.batch_size=64", "loop.steps=400", "schedule.lr.steps=400",
                 "loop.sample_every=1000", "loop.checkpoint_every=1000", "loop.threads=1", "loop.progress=false",
                 "loop.tensorboard=false", "loop.seed=0", "sample.drs=false", *extra]
         keep = {}
@@ -225,6 +227,10 @@ def test_mixture_weight_trains_mgan_classifier_so_components_separate(tmp_path):
     steps = [m["step"] for m in (json.loads(line) for line in (tmp_path / "half" / "metrics.jsonl").read_text().splitlines())
              if "mixture/ce" in m]
     assert steps and max(steps) <= 200
+    run(0.5, "after", "options.mixture_until=0.5", "options.mixture_after=0.05")  # ... then at 0.05
+    steps = [m["step"] for m in (json.loads(line) for line in (tmp_path / "after" / "metrics.jsonl").read_text().splitlines())
+             if "mixture/ce" in m]
+    assert max(steps) == 400
 
 
 def test_mixture_groups_pick_one_component_per_group_for_dcgan_g_too():

@@ -31,9 +31,10 @@ class R3GAN(AdversarialRecipe):
       when the data is 2D points). Any other G / D a config names is kept: the stacked-digits
       preset runs this loss on the half-width DCGAN nets, ~14x cheaper a step on a CPU than
       the grouped-conv ResNets, and R1 / R2 differentiate through their batch norm; the grid25
-      and ring8 presets use plain ``mlp_g`` / ``mlp_d``, grid25's G a mixture of 50 generators
-      sharing all but the first layer (``mlp_g`` ``mixture``; not in R3GAN: it keeps G from
-      stringing samples between the separated modes, docs/results/quality.md).
+      and ring8 presets use plain ``mlp_g`` / ``mlp_d``, grid25's G a mixture of 25 generators
+      sharing all but the first layer (``mlp_g`` ``mixture``) with the classifier term below
+      (neither is in R3GAN: they put one component on each of the separated modes instead of
+      stringing samples between them, docs/results/quality.md).
     * Optimisation as the authors' code: Adam with beta1 = 0, lr and gamma decayed by a cosine
       schedule (``schedule.lr``, ``schedule.reg``: 2e-4 -> 5e-5 and gamma -> gamma / 10 there),
       G_ema for sampling (``loop.ema``). The authors also ramp Adam's beta2 0.9 -> 0.99 and the
