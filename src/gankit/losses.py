@@ -101,3 +101,19 @@ def g_needs_real(loss_fn) -> bool:
 def d_accuracy(d_real: torch.Tensor, d_fake: torch.Tensor) -> torch.Tensor:
     """Fraction of reals scored > 0 and fakes < 0 (a logit-sign accuracy, for logs)."""
     return 0.5 * ((d_real > 0).float().mean() + (d_fake < 0).float().mean())
+
+
+def categorical_code_loss(logits: torch.Tensor, cats: torch.Tensor, sizes: list[int]) -> tuple[torch.Tensor, torch.Tensor]:
+    """Cross-entropy of categorical codes from their logits, one block per code.
+
+    ``logits`` [N, sum(sizes)] (block i holds code i's ``sizes[i]`` logits), ``cats`` [N, len(sizes)]
+    the true codes. Returns the CE summed over the codes and the accuracy averaged over them
+    (InfoGAN's L_I for categorical codes; MGAN's classifier term for a mixture G's components).
+    """
+    ce, acc, off = 0.0, 0.0, 0
+    for i, k in enumerate(sizes):
+        block = logits[:, off:off + k].float()
+        ce = ce + F.cross_entropy(block, cats[:, i])
+        acc = acc + (block.detach().argmax(1) == cats[:, i]).float().mean()
+        off += k
+    return ce, acc / len(sizes)

@@ -206,14 +206,14 @@ def mixture_onehot(z: torch.Tensor, groups: list[int]) -> tuple[torch.Tensor, to
     [N, Z] and the components [N, len(groups)]. The groups' product is the number of
     generators: [10, 10, 10] gives 1,000 that share all but G's first layer.
     """
+    if not groups:
+        return z, z.new_zeros(len(z), 0, dtype=torch.long)
     parts, cats, off = [], [], 0
     for k in groups:
         c = z[:, off:off + k].argmax(1)  # [N]
         parts.append(F.one_hot(c, k).to(z.dtype))
         cats.append(c)
         off += k
-    if not groups:
-        return z, z.new_zeros(len(z), 0, dtype=torch.long)
     return torch.cat([*parts, z[:, off:]], 1), torch.stack(cats, 1)
 
 

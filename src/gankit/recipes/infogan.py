@@ -7,6 +7,7 @@ import torch
 import torch.nn.functional as F
 
 from ..errors import UserError
+from ..losses import categorical_code_loss
 from ..registry import RECIPES
 from .adversarial import AdversarialRecipe, set_net_kwargs, truncated_noise
 from .base import fill_kwargs
@@ -76,14 +77,9 @@ class InfoGAN(AdversarialRecipe):
         """lambda * NLL of the codes under Q (the negative of L_I's bound, up to H(c))."""
         logs, loss = {}, 0.0
         if self.opts["cat"]:
-            ce, acc, off = 0.0, 0.0, 0
-            for i, k in enumerate(self.opts["cat"]):
-                logits = o["q_cat"][:, off:off + k].float()  # [N, K_i]
-                ce = ce + F.cross_entropy(logits, f["cat"][:, i])
-                acc = acc + (logits.detach().argmax(1) == f["cat"][:, i]).float().mean()
-                off += k
+            ce, acc = categorical_code_loss(o["q_cat"], f["cat"], self.opts["cat"])
             loss = loss + self.opts["info_weight"] * ce
-            logs.update({"info/cat_ce": ce.detach(), "info/cat_acc": acc / len(self.opts["cat"])})
+            logs.update({"info/cat_ce": ce.detach(), "info/cat_acc": acc})
         if self.opts["cont"]:
             c, mean = f["cont"].float(), o["q_mean"].float()  # [N, C]
             if self.opts["cont_loss"] == "gaussian":

@@ -1,14 +1,12 @@
 """R3GAN (Huang et al. 2024, "The GAN is dead; long live the GAN! A Modern GAN Baseline")."""
 from __future__ import annotations
 
-import torch.nn.functional as F
-
-from ..checkpoint import unwrap
 from ..config import NetConfig
 from ..errors import UserError
+from ..losses import categorical_code_loss
 from ..modality import modality
-from ..registry import RECIPES
 from ..nets.layers import mixture_onehot
+from ..registry import RECIPES
 from .adversarial import AdversarialRecipe, set_net_kwargs
 
 IMAGE_NETS = {"G": "r3gan_g", "D": "r3gan_d"}
@@ -77,14 +75,10 @@ class R3GAN(AdversarialRecipe):
         for key in ("r1", "r2"):
             kw.setdefault(key, {"weight": gamma, "interval": every})
         cfg.loss.kwargs = kw
-        beta = opts["mixture_weight"]
-        if isinstance(beta, bool) or not isinstance(beta, (int, float)) or beta < 0:
-            raise UserError(f"options.mixture_weight must be a number >= 0, got {beta!r}")
-        after = opts["mixture_after"]
-        if isinstance(after, bool) or not isinstance(after, (int, float)) or after < 0:
-            raise UserError(f"options.mixture_after must be a number >= 0, got {after!r}")
-        until = opts["mixture_until"]
-        if isinstance(until, bool) or not isinstance(until, (int, float)) or not 0 <= until <= 1:
+        beta, after, until = opts["mixture_weight"], opts["mixture_after"], opts["mixture_until"]  # floats
+        if beta < 0 or after < 0:
+            raise UserError(f"options.mixture_weight and options.mixture_after must be >= 0, got {beta!r}, {after!r}")
+        if not 0 <= until <= 1:
             raise UserError(f"options.mixture_until must be a fraction of loop.steps in [0, 1], got {until!r}")
         if beta:
             k = cfg.G.kwargs.get("mixture", 0)
@@ -96,10 +90,11 @@ class R3GAN(AdversarialRecipe):
 
     def __init__(self, cfg, meta):
         super().__init__(cfg, meta)
-        self.beta = float(self.opts["mixture_weight"])
+        self.beta = self.opts["mixture_weight"]  # the classifier term's weight until mix_end ...
+        self.beta_after = self.opts["mixture_after"] if self.beta else 0.0  # ... and after it
+        self.mix_end = self.opts["mixture_until"] * cfg.loop.steps
         self.d_heads = bool(self.beta)
-        self.mix_groups = list(cfg.D.kwargs.get("q_cat", [])) if self.beta else []
-        self.mix_end = float(self.opts["mixture_until"]) * cfg.loop.steps  # the term's last step
+        self.mix_groups = list(cfg.D.kwargs.get("q_cat", [])) if self.beta else []  # = G's mixture groups
 
     def generate(self, ctx):
         if not self.beta:
@@ -108,25 +103,16 @@ class R3GAN(AdversarialRecipe):
         n = len(ctx.batch["real"])
         y = self.labels(ctx, n)
         z = ctx.randn(n, G.z_dim)
-        _, cat = mixture_onehot(z, unwrap(G).mixture_groups)  # the components G picks [N, groups]
+        _, cat = mixture_onehot(z, self.mix_groups)  # the components G picks [N, groups]
         return {"fake": G(z, y), "y": y, "cat": cat}
-
-    def _mixture_beta(self, ctx) -> float:
-        return self.beta if ctx.step < self.mix_end else float(self.opts["mixture_after"]) * bool(self.beta)
 
     def _mixture_loss(self, ctx, o_fake, f):
         """beta * the classifier head's cross-entropy (mean over the groups), and its accuracy."""
-        beta = self._mixture_beta(ctx)
+        beta = self.beta if ctx.step < self.mix_end else self.beta_after
         if not beta:
             return None, {}
-        ce, acc, off = 0.0, 0.0, 0
-        cat = f["cat"]
-        for i, k in enumerate(self.mix_groups):
-            logits = o_fake["q_cat"][:, off:off + k].float()
-            ce = ce + F.cross_entropy(logits, cat[:, i])
-            acc = acc + (logits.detach().argmax(1) == cat[:, i]).float().mean()
-            off += k
-        ce, acc = ce / cat.shape[1], acc / cat.shape[1]
+        ce, acc = categorical_code_loss(o_fake["q_cat"], f["cat"], self.mix_groups)
+        ce = ce / len(self.mix_groups)
         return beta * ce, {"mixture/ce": ce.detach(), "mixture/acc": acc}
 
     def d_extra_loss(self, ctx, o_real, o_fake, f):
