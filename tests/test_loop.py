@@ -78,6 +78,27 @@ def test_shared_fake_matches_fresh_forward(tmp_path):
     assert calls["n"] == 3
 
 
+def test_g_fresh_trains_g_on_new_z(tmp_path, monkeypatch):
+    """loop.g_fresh (StyleGAN2, sngan_projection): the G phase draws its own z instead of reusing
+    the D step's fakes, so G sees a different batch than D did, every step."""
+    from gankit.nets.dcgan import DCGANGenerator
+
+    seen, orig = [], DCGANGenerator.forward
+
+    def record(self, z, y=None):
+        if self.training:
+            seen.append((torch.is_grad_enabled(), z[0, :4].clone()))
+        return orig(self, z, y)
+
+    monkeypatch.setattr(DCGANGenerator, "forward", record)
+    train(build_config(recipe="dcgan", steps=2, overrides=SMALL + ["loop.g_fresh=true"]), tmp_path / "r")
+    assert [g for g, _ in seen] == [False, True, False, True]  # D's fakes without a graph, then G's own
+    assert not torch.equal(seen[0][1], seen[1][1]) and not torch.equal(seen[2][1], seen[3][1])
+    seen.clear()
+    train(build_config(recipe="dcgan", steps=2, overrides=SMALL), tmp_path / "shared")
+    assert [g for g, _ in seen] == [True, True]  # the default: one forward, shared by D and G
+
+
 def test_checkpoint_alone_samples(tmp_path):
     train(build_config(recipe="cgan", steps=2, overrides=SMALL), tmp_path / "r")
     ck = gankit.checkpoint.find_checkpoint(tmp_path / "r")
@@ -113,3 +134,12 @@ def test_the_per_step_reseed_draws_the_stream_torch_manual_seed_draws():
     seed_global_rng(1234, torch.device("cpu"))
     got = (torch.rand(5), torch.randn(3), torch.randint(0, 10, (4,)))
     assert all(torch.equal(a, b) for a, b in zip(want, got))
+
+
+@pytest.mark.parametrize("recipe", ["stylegan2", "sngan", "projection", "biggan", "wgan-gp", "wgan", "sagan",
+                                    "progan", "infogan"])
+def test_presets_whose_authors_draw_fresh_z_for_g_set_g_fresh(recipe):
+    """stylegan2-ada-pytorch, sngan_projection, BigGAN-PyTorch, the WGAN and WGAN-GP code, SAGAN's,
+    ProGAN's and InfoGAN's all sample new z for the G update; the DCGAN family (pytorch/examples) reuses D's fakes (the default)."""
+    assert build_config(recipe=recipe).loop.g_fresh is True
+    assert build_config(recipe="dcgan").loop.g_fresh is False

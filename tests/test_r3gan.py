@@ -11,6 +11,7 @@ from torch import nn
 
 from gankit.data import load_data
 from gankit.errors import UserError
+from gankit.nets import r3gan as r3gan_nets
 from gankit.nets.mlp import InputFeatures, MLPDiscriminator, MLPGenerator
 from gankit.nets.r3gan import (
     R3GANDiscriminator,
@@ -32,6 +33,23 @@ def test_image_nets_shapes_at_any_resolution(res):
     x = G(torch.randn(5, 8))
     assert x.shape == (5, 3, res, res)
     assert D(x).shape == (5,)
+
+
+def test_d_downsamples_through_the_authors_1331_lowpass(monkeypatch):
+    """R3GAN's D resamples with CreateLowpassKernel([1, 2, 1]) = [1, 3, 3, 1] outer itself / 64,
+    zero padding 1, stride 2 (brownvc/R3GAN Resamplers.py), not a 2x2 box (bilinear x0.5)."""
+    k = torch.tensor([1.0, 3.0, 3.0, 1.0])
+    ref = (k[:, None] * k[None]) / 64
+    x = torch.randn(2, 3, 8, 8, dtype=torch.float64)
+    want = torch.nn.functional.conv2d(x.reshape(6, 1, 8, 8), ref[None, None].double(), stride=2, padding=1)
+    got = r3gan_nets.lowpass_down(x)
+    assert torch.allclose(got, want.reshape(2, 3, 4, 4))
+    box = torch.nn.functional.interpolate(x, scale_factor=0.5, mode="bilinear", align_corners=False)
+    assert not torch.allclose(got, box, atol=1e-3)
+    calls, orig = [], r3gan_nets.lowpass_down
+    monkeypatch.setattr(r3gan_nets, "lowpass_down", lambda t: calls.append(tuple(t.shape)) or orig(t))
+    R3GANDiscriminator(resolution=16, channels=1, width=8, cardinality=4)(torch.randn(2, 1, 16, 16))
+    assert calls == [(2, 8, 16, 16), (2, 8, 8, 8)]  # every stage but the last, at 16 then 8 px
 
 
 def test_image_nets_widths_per_stage_and_conditioning():
@@ -161,7 +179,8 @@ def test_stacked_preset_trains_r1_r2_through_the_batch_norm_of_dcgan_d(tmp_path,
     exactly (the schedules end at a fixed step, not at each leg's loop.steps)."""
     over = ["data.name=stacked-digits", "data.resolution=16", "data.kwargs={n: 256}", "data.batch_size=16",
             "G.name=dcgan_g", "G.kwargs={z_dim: 8, ngf: 8}", "D.name=dcgan_d", "D.kwargs={ndf: 8}",
-            "options.reg_interval=2", "schedule.lr.steps=6", "schedule.reg.steps=6",
+            "options.reg_interval=2", "schedule.lr.steps=6", "schedule.reg.steps=6", "schedule.beta2.steps=6",
+            "schedule.augment.steps=6",
             "loop.sample_every=100", "loop.checkpoint_every=100", "loop.ema=0.9"]
     cfg = _resolved("stacked-digits", "data.resolution=16")
     assert (cfg.G.name, cfg.D.name) == ("dcgan_g", "dcgan_d")
@@ -251,3 +270,20 @@ def test_mixture_groups_pick_one_component_per_group_for_dcgan_g_too():
     for bad in ([1, 3], [6, 6], 12):
         with pytest.raises(ValueError, match="mixture"):
             DCGANGenerator(z_dim=12, resolution=16, ngf=8, mixture=bad)
+
+
+def test_preset_ramps_beta2_and_augmentation_as_the_authors():
+    """brownvc/R3GAN's CIFAR-10 preset: beta2 0.9 -> 0.99 and augmentation p 0 -> 0.55, both cosine
+    over the decay; the 2D and stacked presets (measured without them) hold beta2 at 0.99."""
+    from gankit.train.schedules import multiplier
+    cfg = build_config(recipe="r3gan", data="digits")
+    n, b2 = cfg.loop.steps, cfg.optim_d.betas[1]
+    assert b2 * multiplier(cfg.schedule.beta2, 0, n) == pytest.approx(0.9, abs=1e-4)
+    assert b2 * multiplier(cfg.schedule.beta2, n, n) == pytest.approx(0.99)
+    assert cfg.augment.name == "ada-fixed"
+    assert cfg.augment.p * multiplier(cfg.schedule.augment, 0, n) == 0.0
+    assert cfg.augment.p * multiplier(cfg.schedule.augment, n // 2, n) == pytest.approx(0.275)
+    assert cfg.augment.p * multiplier(cfg.schedule.augment, n, n) == pytest.approx(0.55)
+    for data in ("grid25", "ring8", "stacked-digits"):
+        c = build_config(recipe="r3gan", data=data)
+        assert c.augment.name == "" and multiplier(c.schedule.beta2, 0, 10) == 1.0, data

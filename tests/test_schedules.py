@@ -169,3 +169,52 @@ def test_sngan_family_decays_the_lr_to_zero(recipe):
     sc, n = cfg.schedule.lr, cfg.loop.steps
     assert multiplier(sc, 0, n) == 1.0 and multiplier(sc, n // 2, n) == pytest.approx(0.5)
     assert multiplier(sc, n, n) == 0.0
+
+
+def test_start_lets_a_schedule_rise():
+    """``start`` < ``final``: R3GAN's ramps (beta2 0.9 -> 0.99, augmentation p 0 -> 0.55) are cosine
+    moves up; the warm-up ends at ``start``."""
+    up = ScheduleConfig(kind="cosine", start=0.0, final=1.0, steps=4)
+    assert [multiplier(up, s, total=9) for s in range(6)] == pytest.approx(
+        [0.0, (1 - math.cos(math.pi / 4)) / 2, 0.5, (1 - math.cos(3 * math.pi / 4)) / 2, 1.0, 1.0])
+    assert multiplier(ScheduleConfig(kind="linear", start=2.0, final=1.0, warmup=2), 0, total=4) == 1.0
+    assert multiplier(ScheduleConfig(start=0.5), 3, total=4) == 0.5
+    with pytest.raises(UserError, match="x.start must be a number >= 0"):
+        check(ScheduleConfig(kind="cosine", start=-1.0), "x")
+
+
+class Betas(Hook):
+    def __init__(self):
+        self.b2, self.p = [], []
+
+    def after_step(self, tr, step, logs):
+        self.b2.append({g: o.param_groups[0]["betas"][1] for g, o in tr.optimizers.items()})
+        self.p.append(tr.augment.p if tr.augment is not None else None)
+
+
+def test_beta2_and_augment_schedules_take_effect(tmp_path):
+    """schedule.beta2 scales both Adams' second beta, schedule.augment a fixed ADA p, each step."""
+    rec = Betas()
+    over = FAST + ["optim_g.betas=[0.0,0.99]", "optim_d.betas=[0.0,0.99]", "schedule.beta2.kind=linear",
+                   f"schedule.beta2.start={0.9 / 0.99}", "schedule.beta2.final=1.0", "schedule.beta2.steps=4",
+                   "augment.name=ada-fixed", "augment.p=0.5", "schedule.augment.kind=linear",
+                   "schedule.augment.start=0.0", "schedule.augment.final=1.0", "schedule.augment.steps=4"]
+    train(build_config(recipe="r3gan", data="digits", steps=5, overrides=[o for o in over if "hidden" not in o]
+                       + ["G.kwargs.width=8", "D.kwargs.width=8", "G.kwargs.cardinality=2",
+                          "D.kwargs.cardinality=2", "data.resolution=8"]), tmp_path / "run", hooks=[rec])
+    assert [r["G"] for r in rec.b2] == pytest.approx([0.9, 0.9225, 0.945, 0.9675, 0.99])
+    assert [r["D"] for r in rec.b2] == [r["G"] for r in rec.b2]
+    assert rec.p == pytest.approx([0.0, 0.125, 0.25, 0.375, 0.5])
+
+
+@pytest.mark.parametrize("over, msg", [
+    (["schedule.beta2.kind=linear", "schedule.beta2.final=1.2"], "beta2 must stay below 1"),
+    (["schedule.beta2.kind=linear", "schedule.beta2.final=0.9", "optim_d.name=sgd"], "optim_d.name is 'sgd'"),
+    (["schedule.augment.kind=linear", "schedule.augment.start=0"], "only augment.name: ada-fixed"),
+    (["schedule.augment.kind=linear", "augment.name=ada-fixed", "augment.p=0.6", "schedule.augment.final=2"],
+     "above 1"),
+])
+def test_bad_beta2_and_augment_schedules_are_user_errors(tmp_path, over, msg):
+    cfg = build_config(recipe="gan", data="ring8", steps=1, overrides=FAST + over)
+    with pytest.raises(UserError, match=msg):
+        train(cfg, tmp_path / "run")

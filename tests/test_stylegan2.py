@@ -120,7 +120,7 @@ def test_style_mix(trained):
     grid = style_mix(G, [1, 2, 3], [4, 5], crossover_layer=2)
     assert grid.shape == (3, 2, 1, 16, 16)
     only_coarse = style_mix(G, [1, 2], [4], crossover_layer=G.num_ws)  # all ws from the coarse seed
-    assert torch.allclose(only_coarse[1, 0], rec.sample(G, 1, seed=2)[0], atol=1e-6)
+    assert torch.allclose(only_coarse[1, 0], rec.sample(G, 1, seed=2)[0], atol=1e-5)  # batch 2 vs 1: float rounding only
     only_fine = style_mix(G, [1, 2], [4], crossover_layer=0)
     assert torch.allclose(only_fine[0, 0], only_fine[1, 0])
     assert not torch.allclose(grid[0, 0], grid[0, 1])

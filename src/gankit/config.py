@@ -83,16 +83,19 @@ class AugmentConfig:
 @dataclass
 class ScheduleConfig:
     """A multiplier over the training steps (:mod:`gankit.schedules`): a linear warm-up from 0
-    to 1 over ``warmup`` steps, then 1 for the ``hold`` share of what is left, then (``cosine`` or
-    ``linear``) a decay from 1 to ``final`` that ends at step ``steps`` (0: at ``loop.steps``) and
-    stays at ``final`` after it. CycleGAN and pix2pix (Zhu et al. 2017, their code's ``linear``
-    policy: n_epochs constant, then n_epochs_decay to 0) are ``linear`` with ``hold: 0.5``."""
+    to ``start`` (default 1) over ``warmup`` steps, then ``start`` for the ``hold`` share of what
+    is left, then (``cosine`` or ``linear``) a move from ``start`` to ``final`` that ends at step
+    ``steps`` (0: at ``loop.steps``) and stays at ``final`` after it. CycleGAN and pix2pix (Zhu et
+    al. 2017, their code's ``linear`` policy: n_epochs constant, then n_epochs_decay to 0) are
+    ``linear`` with ``hold: 0.5``; R3GAN's augmentation ramp (p 0 -> 0.55) is ``cosine`` with
+    ``start: 0, final: 1`` on ``augment.p: 0.55``."""
 
     kind: str = "constant"  # constant | cosine | linear | step
     warmup: int = 0  # steps of linear warm-up from 0
     final: float = 0.0  # the multiplier at the end of the decay (cosine / linear)
     steps: int = 0  # the step the decay ends at; 0: loop.steps
-    hold: float = 0.0  # share (0..1) of the steps after the warm-up kept at 1 before the decay
+    hold: float = 0.0  # share (0..1) of the steps after the warm-up kept at ``start`` before the decay
+    start: float = 1.0  # the multiplier where the decay starts (after the warm-up and the hold)
 
 
 @dataclass
@@ -101,11 +104,15 @@ class SchedulesConfig:
     rates (lr = optim.lr * lr(step) * the divergence guard's rollback factor), ``reg`` every
     regularizer weight of ``loss.kwargs`` (e.g. R3GAN's gamma decay), ``topk`` the fraction of
     each fake batch G learns from (top-k training, Sinha et al. 2020: the fakes D scores most
-    realistic; 1 = all of them, the default)."""
+    realistic; 1 = all of them, the default), ``beta2`` both Adam optimizers' second beta
+    (R3GAN ramps it 0.9 -> 0.99: ``optim.betas[1]: 0.99`` with ``start: 0.90909, final: 1``),
+    ``augment`` the fixed augmentation probability ``augment.p`` (``augment.name: ada-fixed``)."""
 
     lr: ScheduleConfig = field(default_factory=ScheduleConfig)
     reg: ScheduleConfig = field(default_factory=ScheduleConfig)
     topk: ScheduleConfig = field(default_factory=ScheduleConfig)
+    beta2: ScheduleConfig = field(default_factory=ScheduleConfig)
+    augment: ScheduleConfig = field(default_factory=ScheduleConfig)
 
 
 @dataclass
@@ -126,6 +133,7 @@ class SampleConfig:
 class LoopConfig:
     steps: int = 2000  # generator steps
     d_steps: int = 1  # discriminator steps per generator step (k in Goodfellow et al. 2014)
+    g_fresh: bool = False  # G phases draw their own batch (new z, new reals) instead of reusing the D step's fakes
     accumulate: int = 1  # split each batch into N micro-batches, one optimizer step (saves memory)
     ema: float = 0.0  # EMA decay for G_ema (ramped up as min(ema, (1+t)/(10+t))); 0 disables G_ema
     ema_start: int = 0  # step from which G_ema tracks G (before it, it copies G)

@@ -49,6 +49,11 @@ def _sq_norms(grad: torch.Tensor, pack: int = 1) -> torch.Tensor:
     return grad.float().reshape(len(grad) // pack, -1).pow(2).sum(1)
 
 
+def _full(x: torch.Tensor) -> torch.Tensor:
+    """x in fp32 where it is a half type (bf16 / fp16), else unchanged."""
+    return x.float() if x.dtype in (torch.float16, torch.bfloat16) else x
+
+
 def gradient_penalty(D: DFn, real: torch.Tensor, fake: torch.Tensor, y: torch.Tensor | None = None,
                      alpha: torch.Tensor | None = None, center: float = 1.0, pack: int = 1,
                      rng: torch.Generator | None = None) -> torch.Tensor:
@@ -58,14 +63,17 @@ def gradient_penalty(D: DFn, real: torch.Tensor, fake: torch.Tensor, y: torch.Te
     alpha ~ U[0, 1] per sample [N] (drawn from ``rng`` unless given). ``y`` (labels of a
     conditional D) is passed with the interpolates. Gradients are kept (``create_graph``) so
     the penalty trains D. For a linear D(x) = w.x the gradient is w everywhere: GP = (||w|| - 1)^2.
+    D's forward and backward here run in fp32 even inside a bf16 / fp16 autocast region.
     """
     n = len(real)
+    real, fake = _full(real.detach()), _full(fake.detach())
     if alpha is None:
         alpha = torch.rand(n, generator=rng).to(real.device)
     alpha = alpha.to(real.dtype).view(n, *[1] * (real.dim() - 1))  # [N, 1, ...]
-    x_hat = (alpha * real.detach() + (1 - alpha) * fake.detach()).requires_grad_(True)
-    out = D(x_hat, y)
-    (grad,) = torch.autograd.grad(out.float().sum(), x_hat, create_graph=True)  # [N, ...]
+    x_hat = (alpha * real + (1 - alpha) * fake).requires_grad_(True)
+    with torch.autocast(x_hat.device.type, enabled=False):  # fp32 under autocast too, as the authors' code
+        out = D(x_hat, y)
+        (grad,) = torch.autograd.grad(out.float().sum(), x_hat, create_graph=True)  # [N, ...]
     norms = (_sq_norms(grad, pack) + 1e-12).sqrt()  # [N / pack]; eps keeps sqrt' finite at 0
     return ((norms - center) ** 2).mean()
 

@@ -87,13 +87,13 @@ WORKLOADS = {
         "non-saturating loss, 1 D step, G_ema 0.999", naive=False),
     "sngan-digits": Workload(
         "sngan-digits", "sngan", "digits", [],
-        "sngan on digits (sngan preset): ResNet G and spectral-norm ResNet D, width 64, z 128, 32 px, batch 64, "
-        "hinge loss, 5 D steps (5 batches) per G step", naive=False),
+        "sngan on digits (sngan + sngan-digits presets): ResNet G and spectral-norm ResNet D, width 32, z 128, "
+        "32 px, batch 64, hinge loss, 5 D steps (5 batches) per G step, G on fresh z", naive=False),
     "biggan-digits": Workload(
         "biggan-digits", "biggan", "digits", [],
-        "biggan on digits (biggan preset): class-conditional BigGAN nets ch 32, shared embedding 128, z 128, "
+        "biggan on digits (biggan + biggan-digits presets): class-conditional BigGAN nets ch 32, shared embedding 128, z 128, "
         "self-attention at 16 px, SN in G and D, projection D, hinge + ortho 1e-4, 32 px, batch 32, "
-        "2 D steps per G step, G_ema", naive=False),
+        "2 D steps per G step, G on fresh z, G_ema", naive=False),
     "progan-digits": Workload(
         "progan-digits", "progan", "digits", [],
         "progan on digits (progan preset): ProGAN nets channel_base 512 / max 128, z 128, 32 px, batch 32, "
@@ -107,8 +107,8 @@ WORKLOADS = {
         "(FLOPs averaged over the 16-step cycle)", naive=False),
     "r3gan-digits": Workload(
         "r3gan-digits", "r3gan", "digits", [],
-        "r3gan on digits (r3gan preset): R3GAN nets (width 64, 1 block per stage, cardinality 8), z 64, 32 px, "
-        "batch 64, RpGAN + R1 + R2 (gamma 0.05) every step, 1 D step, G_ema", naive=False),
+        "r3gan on digits (r3gan + r3gan-digits presets): R3GAN nets (width 32, 1 block per stage, cardinality 8), "
+        "z 64, 32 px, batch 64, RpGAN + R1 + R2 (gamma 0.05) every step, 1 D step, ADA, G_ema", naive=False),
 }
 # named sets for --workloads; the default is "naive" (the gankit-vs-tutorial comparison)
 GROUPS = {

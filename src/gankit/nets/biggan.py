@@ -36,6 +36,27 @@ def _blocks(resolution: int) -> int:
     return int(n)
 
 
+def _ortho_reinit(net: nn.Module) -> None:
+    """Orthogonal init (appendix B; BigGAN-PyTorch ``init_weights`` with ``D_init='ortho'``) of
+    every conv / linear weight of ``net`` built elsewhere (the SNGAN-style ``resnet.DBlock`` inits
+    Xavier), biases zeroed; a spectral-normalised weight's raw ``original`` is re-drawn and its
+    power-iteration vectors re-converged (15 steps, as at construction) to the new weight."""
+    for m in net.modules():
+        if not isinstance(m, (nn.Conv2d, nn.Linear)):
+            continue
+        sn = getattr(getattr(m, "parametrizations", None), "weight", None)
+        with torch.no_grad():
+            nn.init.orthogonal_(sn.original if sn is not None else m.weight)
+            if m.bias is not None:
+                m.bias.zero_()
+            if sn is not None:
+                was = m.training
+                m.train()
+                for _ in range(15):  # each training-mode read of .weight runs one power iteration
+                    _ = m.weight
+                m.train(was)
+
+
 def _sn(m: nn.Module) -> nn.Module:
     """Orthogonal init (appendix B), then spectral norm."""
     nn.init.orthogonal_(m.weight)
@@ -103,6 +124,8 @@ class BigGANGenerator(nn.Module):
         self.blocks = nn.ModuleList(GBlock(widths[i], widths[i + 1], e + self.chunks[i + 1]) for i in range(n))
         self.attn = nn.ModuleDict({str(s): SelfAttention(widths[i + 1], sn=True)
                                    for i, s in enumerate(sizes) if s == attention_res})
+        _ortho_reinit(self.blocks)  # also the cBN gain / bias linears (BigGAN-PyTorch: ortho)
+        _ortho_reinit(self.attn)
         self.bn = nn.BatchNorm2d(widths[-1])
         self.out = _sn(nn.Conv2d(widths[-1], channels, 3, 1, 1))
 
@@ -148,9 +171,12 @@ class BigGANDiscriminator(nn.Module):
         blocks = [DBlock(channels, widths[0], down=True, first=True, sn=True)]
         blocks += [DBlock(widths[i - 1], widths[i], down=i < n, sn=True) for i in range(1, n + 1)]
         self.blocks = nn.ModuleList(blocks)
+        _ortho_reinit(self.blocks)  # DBlock inits Xavier (SNGAN); BigGAN's D is orthogonal
         self.sizes, self.num_classes = sizes, num_classes
         self.attn_after = sizes.index(attention_res) if attention_res else -1
         self.attn = SelfAttention(widths[self.attn_after], sn=True) if attention_res else None
+        if self.attn is not None:
+            _ortho_reinit(self.attn)
         self.fc = _sn(nn.Linear(widths[-1], 1))
         self.embed = _sn(nn.Embedding(num_classes, widths[-1])) if num_classes else None
 

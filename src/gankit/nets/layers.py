@@ -16,6 +16,14 @@ from torch.nn.utils.parametrizations import spectral_norm as _torch_spectral_nor
 # --------------------------------------------------------------------- spectral norm
 
 
+def fp32(x: torch.Tensor):
+    """A context in which ops on ``x``'s device run in fp32 even inside an autocast region
+    (``with fp32(x): y = net(x.float())``): for the maths the authors keep in fp32 under mixed
+    precision (StyleGAN2's mapping network, WGAN-GP's gradient penalty). Free when no autocast
+    is active."""
+    return torch.autocast(x.device.type, enabled=False)
+
+
 def spectral_norm(module: nn.Module, n_power_iterations: int = 1, eps: float = 1e-12) -> nn.Module:
     """Spectral normalization (Miyato et al. 2018, eq. 8): ``W / sigma(W)``.
 

@@ -10,7 +10,13 @@ What makes them "modern" (paper sec. 3.2-3.4), all kept here:
   starts at zero, the others are scaled by ``L ** (-1 / (2m - 2))`` for L blocks of m = 3
   layers, so the net starts as (almost) the identity and its output variance does not grow
   with depth;
-* bilinear resampling (``F.interpolate``), with a 1x1 "transition" conv where the width changes;
+* resampling with the [1, 3, 3, 1] low-pass of the authors' ``InterpolativeUpsampler`` /
+  ``InterpolativeDownsampler`` (their default ``ResamplingFilter=[1, 2, 1]`` convolved with
+  [1, 1]), with a 1x1 "transition" conv where the width changes. G's x2 upsample is
+  ``F.interpolate(bilinear)``, which *is* that filter away from the border (the border pixel
+  repeats the edge where the authors' transposed conv pads with zeros); D's x0.5 downsample is
+  :func:`lowpass_down`, the authors' filter exactly (a 2x2 box, i.e. bilinear x0.5, until
+  2026-12-07);
 * a learned 4x4 constant basis modulated by z in G, and a 4x4 depthwise conv + linear head in D.
 
 Widths are one number (``width``, every stage) or a list (one per stage, 4x4 first for G),
@@ -44,6 +50,20 @@ def msr_init(layer: nn.Module, gain: float = 1.0) -> nn.Module:
         if layer.bias is not None:
             layer.bias.zero_()
     return layer
+
+
+_LOWPASS = (0.125, 0.375, 0.375, 0.125)
+
+
+def lowpass_down(x: torch.Tensor) -> torch.Tensor:
+    """x0.5 downsample through the separable [1, 3, 3, 1] / 8 low-pass (zero padding 1, stride 2),
+    as R3GAN's ``InterpolativeDownsamplerReference``: each output pixel averages a 4x4 window with
+    weights (1, 3, 3, 1)^T (1, 3, 3, 1) / 64, which suppresses the aliasing a 2x2 box lets through.
+    A depthwise conv, so any dtype (bf16 autocast included) works."""
+    c = x.shape[1]
+    k = x.new_tensor(_LOWPASS)
+    k = (k[:, None] * k[None, :]).expand(c, 1, 4, 4)
+    return F.conv2d(x, k, stride=2, padding=1, groups=c)
 
 
 def _fixup_gain(num_blocks: int, layers_per_block: int = 3) -> float:
@@ -132,8 +152,8 @@ class R3GANDiscriminator(nn.Module):
     """image [N, channels, resolution, resolution] (+ class y) -> logit [N].
 
     The mirror of :class:`R3GANGenerator`: a 1x1 conv from the channels, stages of residual
-    blocks each followed by a x0.5 bilinear downsample, then a 4x4 depthwise conv and a linear
-    layer to one logit. With ``num_classes`` the logit is a projection onto a class embedding
+    blocks each followed by a x0.5 [1, 3, 3, 1] low-pass downsample (:func:`lowpass_down`),
+    then a 4x4 depthwise conv and a linear layer to one logit. With ``num_classes`` the logit is a projection onto a class embedding
     (Miyato & Koyama 2018), as R3GAN's conditional D.
     """
 
@@ -157,8 +177,7 @@ class R3GANDiscriminator(nn.Module):
         for i, stage in enumerate(self.stages):
             x = stage(x)
             if i < len(self.stages) - 1:
-                # x0.5 bilinear (align_corners=False) averages each 2x2 block: a low-pass + decimate
-                x = F.interpolate(x, scale_factor=0.5, mode="bilinear", align_corners=False)
+                x = lowpass_down(x)
         h = self.out(self.basis(x).flatten(1))  # [N, 1] or [N, C]
         if self.embed is None:
             return h.squeeze(1)

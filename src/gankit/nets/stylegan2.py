@@ -29,7 +29,7 @@ from torch import nn
 
 from ..errors import UserError
 from ..registry import NETS
-from .layers import EqualizedConv2d, EqualizedLinear, MinibatchStdDev
+from .layers import EqualizedConv2d, EqualizedLinear, MinibatchStdDev, fp32
 
 SQRT2 = math.sqrt(2.0)
 NOISE_MODES = ("random", "const", "none")
@@ -184,9 +184,11 @@ class MappingNetwork(nn.Module):
         self.register_buffer("w_avg", torch.zeros(w_dim))
 
     def forward(self, z: torch.Tensor, truncation: float | None = None, update_w_avg: bool = False) -> torch.Tensor:
-        x = z * torch.rsqrt(z.pow(2).mean(dim=1, keepdim=True) + 1e-8)  # [N, z_dim]
-        for fc in self.fcs:
-            x = lrelu(fc(x))  # [N, w_dim]
+        with fp32(z):  # fp32 under autocast too: the official mapping network never runs in fp16
+            x = z.float() if z.dtype in (torch.float16, torch.bfloat16) else z
+            x = x * torch.rsqrt(x.pow(2).mean(dim=1, keepdim=True) + 1e-8)  # [N, z_dim]
+            for fc in self.fcs:
+                x = lrelu(fc(x))  # [N, w_dim]
         if update_w_avg:
             with torch.no_grad():
                 self.w_avg.copy_(x.detach().float().mean(0).lerp(self.w_avg, self.w_avg_beta))

@@ -15,7 +15,15 @@ class ACGAN(AdversarialRecipe):
     D minimises L_S^D + w * L_C, G minimises L_S^G + w * CE(aux(G(z, c)), c)
     (w = ``options.class_weight``, 1 in the paper). With ``options.d_fake_class: false`` D's
     classifier learns from reals only (the fake term is dropped from D's loss), so D and G
-    cannot agree on class cues that real digits do not have."""
+    cannot agree on class cues that real digits do not have.
+
+    Odena et al. published no code, so this is compared with the paper: the presets run the
+    SNGAN ResNets, G with class-conditional BN and D spectrally normalised (resnet_d's default),
+    where the paper's CIFAR-10 nets (appendix) are DCGAN-style (the class enters G with z; D with
+    leaky ReLU, batch norm and dropout); widths cut and a G_ema 0.999 added for a CPU budget;
+    batch 64 (the paper: 100); G trains on the D step's fakes (the paper does not say). Neither
+    the nets nor SN on D were measured against the paper's. Adam 2e-4 betas (0.5, 0.999) and
+    w = 1 are the paper's; the source loss is its non-saturating form (eq. 2-3: the minimax one)."""
 
     name = "acgan"
     description = "Odena et al. 2017: class-conditional G; D predicts the class (auxiliary classifier), class loss for G and D"

@@ -14,6 +14,18 @@ class GAN(AdversarialRecipe):
 
 @RECIPES.register("dcgan")
 class DCGAN(AdversarialRecipe):
+    """Radford et al. 2015 as pytorch/examples' dcgan/main.py runs it: dcgan_g / dcgan_d (BN in G
+    and in D but its first layer, no conv biases, N(0, 0.02) init), z of 100 from N(0, I), the
+    non-saturating loss (their BCE on a sigmoid), Adam 2e-4 betas (0.5, 0.999), batch 64, one D
+    step per G step, G trained on the D step's fakes: all as theirs.
+
+    Where it departs from pytorch/examples: 32 px, so one doubling fewer (G's 4x4 width is
+    4 x ngf where theirs is 8 x ngf at 64 px; our data is 32 px). The digits preset halves the
+    widths (ngf = ndf = 32: ~3x cheaper steps on a CPU, ample for 1,437 digits), sizes the run for
+    a CPU budget (theirs 25 epochs) and samples a G_ema 0.999 (a generic aid; theirs none; the
+    stacked-digits preset has none, measured not to help there). Radford et al.'s own code
+    (Newmu/dcgan_code) used batch 128 and uniform z."""
+
     name = "dcgan"
     description = "Radford et al. 2015: all-convolutional G/D with batch norm, Adam 2e-4 beta1 0.5"
 

@@ -10,7 +10,16 @@ from .adversarial import AdversarialRecipe, set_net_kwargs
 class PacGAN(AdversarialRecipe):
     """Lin et al. 2018, sec. 3: the same G; D gets ``options.pack`` = m (4) samples, all real
     or all fake, concatenated (along channels for images, features for points) and returns one
-    logit per pack. Works with any D taking ``pack`` (mlp_d, dcgan_d, resnet_d)."""
+    logit per pack. Works with any D taking ``pack`` (mlp_d, dcgan_d, resnet_d).
+
+    Where the image presets depart from fjxmlzn/PacGAN (stacked_MNIST_experiments/
+    VEEGAN_experiment): their D sees 64 packs a step (m x 64 images of each kind), ours 64
+    images = 16 packs (a DCGAN step's cost; not yet measured with more); they take two G steps
+    per D step (their code's note: "different from paper"), we one; their z is uniform on
+    [-1, 1], ours N(0, I); they run 28 px, 5x5 kernels, widths 64-512 for 50 epochs (~100,000
+    steps), our presets 32 px, 4x4 kernels, half widths (ngf = ndf = 32) and a few thousand
+    steps, for a CPU (the digits preset also a G_ema 0.999). As theirs, G trains on the D step's
+    z; z of 100 and Adam 2e-4, beta1 0.5 match."""
 
     name = "pacgan"
     description = "Lin et al. 2018: D sees packs of m=4 samples (all real or all fake), against mode collapse"

@@ -11,8 +11,15 @@ class Projection(AdversarialRecipe):
     """Miyato & Koyama 2018: D(x, y) = psi(phi(x)) + y^T V phi(x) (sec. 3) instead of
     concatenating the label; G has class-conditional batch norm. ResNets with spectral norm,
     hinge loss, Adam 2e-4 betas (0, 0.9), n_dis 5 (sec. 5), lr decayed linearly to 0 over the
-    run (the authors' sngan_projection code). Sample a class with --class. Departures as in
-    :class:`gankit.recipes.sngan.SNGAN` (width 64; G on the last D step's fakes)."""
+    run (the authors' sngan_projection code). Sample a class with --class.
+
+    G trains on fresh z and labels (``loop.g_fresh``) as theirs. Where it departs from
+    pfnet-research/sngan_projection (configs/sn_cifar10_conditional.yml): widths cut for a CPU
+    (theirs G 256, D 128) and a run of hundreds to thousands of G steps with the lr decay spread
+    over it (theirs 50,000); G's batch is the D batch (64) where theirs draws ``n_gen_samples``
+    = 128; the digits preset samples a G_ema 0.999 (theirs none); D's last linear layer has a
+    bias (theirs none). Hinge loss, Adam 2e-4 (0, 0.9), n_dis 5, batch 64, z of 128, the Glorot
+    init and spectral norm on D only match."""
 
     name = "projection"
     description = "Miyato & Koyama 2018: class-conditional, projection D + conditional-BN G, SN ResNets, hinge"

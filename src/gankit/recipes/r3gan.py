@@ -25,7 +25,7 @@ class R3GAN(AdversarialRecipe):
       better than every step). Set in ``loss.kwargs`` as ``r1`` / ``r2`` unless the config sets
       them itself.
     * Nets: :mod:`gankit.nets.r3gan` (grouped-conv ResNets without normalisation, fix-up init,
-      bilinear resampling; residual MLPs for points: the point nets replace the image nets
+      the authors' [1, 3, 3, 1] low-pass resampling; residual MLPs for points: the point nets replace the image nets
       when the data is 2D points). Any other G / D a config names is kept: the stacked-digits
       preset runs this loss on the half-width DCGAN nets, ~14x cheaper a step on a CPU than
       the grouped-conv ResNets, and R1 / R2 differentiate through their batch norm; the grid25
@@ -35,8 +35,12 @@ class R3GAN(AdversarialRecipe):
       stringing samples between them, docs/results/quality.md).
     * Optimisation as the authors' code: Adam with beta1 = 0, lr and gamma decayed by a cosine
       schedule (``schedule.lr``, ``schedule.reg``: 2e-4 -> 5e-5 and gamma -> gamma / 10 there),
-      G_ema for sampling (``loop.ema``). The authors also ramp Adam's beta2 0.9 -> 0.99 and the
-      EMA length; here beta2 is fixed (the presets) and the EMA ramp is the loop's.
+      G_ema for sampling (``loop.ema``), Adam's beta2 ramped 0.9 -> 0.99 (``schedule.beta2``) and,
+      on digits, their augmentation probability ramped 0 -> 0.55 (``schedule.augment`` on ADA).
+      Still different: all ramps end with the run (theirs at 20M images), the EMA length is not
+      ramped (the loop's warm-up ``min(ema, (1+t)/(10+t))`` instead), one block per stage (two),
+      narrower stages (presets), our ADA transforms for their AugmentPipe; the grid25, ring8 and
+      stacked-digits presets hold beta2 at 0.99 and have no augmentation (measured so).
     * ``options.mixture_weight`` (beta, default 0 = off; not in R3GAN): with a mixture G
       (``mlp_g`` ``mixture: K``), MGAN's classifier term (Hoang et al. 2018, eq. 4): a K-way head
       on D's last hidden layer (``mlp_d`` ``q_cat``) learns which component made each fake, and

@@ -13,7 +13,15 @@ class SAGAN(AdversarialRecipe):
     set), spectral norm in G and D (sec. 4.1), hinge loss, TTUR (Heusel et al. 2017):
     lr_D 4e-4, lr_G 1e-4, Adam betas (0, 0.9), one D step per G step (sec. 5). The paper's
     model is class-conditional (cBN + projection); this one is not (use ``projection`` with
-    ``attention_res`` set for that)."""
+    ``attention_res`` set for that).
+
+    Where it departs from brain-research/self-attention-gan (128 px ImageNet), besides that:
+    one width in every block, cut for a CPU (theirs 64 x [16, 8, 4, 2, 1] in G, x [1, 2, 4, 8,
+    16, 16] in D), batch 64 (theirs 4 x 64) and a G_ema 0.999 (none in their training code);
+    attention at R/2 (theirs at 32 px of 128, R/4), and our block has C/8 value channels and no
+    2x2 max-pooling of keys and values (theirs C/2, pooled); G trains on the D step's fakes where
+    theirs draws fresh z (``loop.g_fresh`` is not set; not yet measured). Betas (0, 0.9) are the
+    paper's; their code leaves TF's beta2 0.999."""
 
     name = "sagan"
     description = "Zhang et al. 2019: self-attention + spectral norm in G and D, hinge, TTUR lr_D 4e-4 / lr_G 1e-4"

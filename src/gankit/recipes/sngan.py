@@ -13,9 +13,9 @@ class SNGAN(AdversarialRecipe):
     to 0 over the run as the authors' code does (pfnet-research/sngan_projection, ``LinearShift``
     from ``iteration_decay_start: 0``).
 
-    Where it departs from the authors' code: widths 64 (theirs: G 256, D 128) for a CPU; G trains
-    on the fakes of the last D step (the loop shares one fake batch per step) where theirs draws
-    ``n_gen_samples`` = 2 x batch fresh ones."""
+    G trains on fresh z (``loop.g_fresh``) as theirs. Where it departs from the authors' code:
+    widths 64 (theirs: G 256, D 128) for a CPU; G's batch is the D batch (64) where theirs
+    draws ``n_gen_samples`` = 2 x batch."""
 
     name = "sngan"
     description = "Miyato et al. 2018: ResNet G/D, spectral norm on D, hinge loss, Adam 2e-4 (0, 0.9), 5 D steps"

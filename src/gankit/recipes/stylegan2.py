@@ -37,9 +37,9 @@ class StyleGAN2(AdversarialRecipe):
     no ADA (theirs: target 0.6), an 8-layer mapping net (theirs: 2) and R1 gamma 0.05 (theirs:
     0.01). Their settings, tried on digits for 2,000 steps (seed 0, 2026-12-06), gave FID 35.7
     against the preset's 29.5 (docs/results/quality.md); ``augment.name=ada`` and the kwargs are
-    one ``--set`` away. Also: one fake batch shared by the D and G phases (theirs draws a fresh
-    one for G), and bf16 autocast under ``precision: auto`` covers the R1 and path-length
-    double-backward passes, which their code keeps in fp32 (not yet measured separately).
+    one ``--set`` away. G trains on its own fresh z (``loop.g_fresh``, as their per-phase z) and
+    the mapping network runs in fp32 under bf16 autocast (theirs is never fp16); the R1 and
+    path-length passes keep the autocast, as their fp16 layers run in those passes too.
     """
 
     name = "stylegan2"

@@ -14,7 +14,15 @@ class WGAN(AdversarialRecipe):
     """Arjovsky et al. 2017, Alg. 1: RMSprop 5e-5, n_critic 5, critic weights clipped to
     [-c, c] (c = ``options.clip`` = 0.01) after every critic step: a constraint on the weights,
     so it runs as the D phase's ``after_step``, not as a loss. (The paper's extra 100-step
-    critic bursts in the first 25 and every 500th G step are not reproduced.)"""
+    critic bursts in the first 25 and every 500th G step are not reproduced.)
+
+    Where it departs from martinarjovsky/WassersteinGAN (main.py), besides those bursts: we clip
+    after each critic step, they before each (so their G step sees the last update unclipped);
+    G trains on the last critic step's fakes where theirs draws fresh z (``loop.g_fresh`` is not
+    set; not yet measured); the digits preset runs 32 px (theirs 64 px) with half widths
+    (ngf = ndf = 32, theirs 64) and a G_ema 0.999 (a generic aid; theirs none), sized for a CPU
+    budget. The DCGAN nets' layout (BN in G and critic, N(0, 0.02) init), batch 64, z of 100 and
+    RMSprop 5e-5 match."""
 
     name = "wgan"
     description = "Arjovsky et al. 2017: Wasserstein critic, weight clipping 0.01, RMSprop 5e-5, 5 critic steps"
@@ -31,7 +39,16 @@ class WGAN(AdversarialRecipe):
 class WGANGP(AdversarialRecipe):
     """Gulrajani et al. 2017, Alg. 1: Wasserstein loss + ``loss.kwargs.gp`` (lambda = 10) on
     random interpolates, Adam 1e-4 betas (0, 0.9), n_critic 5. The critic should have no batch
-    norm (the penalty is per sample; sec. 4), hence resnet_d with sn=false on images."""
+    norm (the penalty is per sample; sec. 4), hence resnet_d with sn=false on images.
+
+    Where the digits preset departs from igul222/improved_wgan_training (gan_cifar_resnet.py, its
+    unconditional setting): lr 1e-4 held constant (Alg. 1's default) where theirs is 2e-4
+    decayed linearly to 0 over the run (100,000 G steps; not yet measured here); widths cut for a
+    CPU (theirs 128) and a run of hundreds of G steps; G's batch is the critic's 64 (theirs 128);
+    the critic sums its last features over positions (SNGAN's resnet_d) where theirs averages
+    them (x64 at 8x8, on the last layer's scale); no dequantisation noise on reals; a G_ema 0.999
+    (theirs none). G trains on fresh z (``loop.g_fresh``); the ResNets, their He-uniform init,
+    the penalty, n_critic 5 and batch 64 match."""
 
     name = "wgan-gp"
     description = "Gulrajani et al. 2017: Wasserstein critic + gradient penalty 10, Adam 1e-4 (0, 0.9), 5 critic steps"

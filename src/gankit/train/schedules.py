@@ -3,7 +3,9 @@
 Configured in ``cfg.schedule`` (:class:`gankit.config.SchedulesConfig`) and applied by the
 trainer to every recipe: ``schedule.lr`` in :meth:`Trainer.lr_factor` (lr = optim lr x rollback
 factor x schedule), ``schedule.reg`` as ``StepContext.reg_scale`` (every regularizer weight), ``schedule.topk`` as
-``StepContext.g_topk`` (the fraction of fakes in G's loss: top-k training, Sinha et al. 2020).
+``StepContext.g_topk`` (the fraction of fakes in G's loss: top-k training, Sinha et al. 2020),
+``schedule.beta2`` on the Adam optimizers' second beta (:meth:`Trainer.set_learning_rates`),
+``schedule.augment`` on a fixed augmentation probability (``augment.name: ada-fixed``).
 With ``steps: 0`` a decay ends at ``loop.steps``; resuming with a larger ``--steps`` then
 stretches it, so pin ``steps`` to extend a run on the same schedule.
 
@@ -11,8 +13,10 @@ stretches it, so pin ``steps`` to extend a run on the same schedule.
 the step, gets exactly the values the uninterrupted run had (the optimizers' stored lr is never
 read back: the loop sets ``base * multiplier`` before every step).
 
-* warm-up: ``(step + 1) / warmup`` for ``step < warmup`` (linear, so the first step already moves);
-* ``hold``: 1 for that share of the steps from the end of the warm-up to the decay's end, so
+* warm-up: ``start * (step + 1) / warmup`` for ``step < warmup`` (linear, so the first step already moves);
+* ``start`` (default 1): where the decay starts, so a schedule can also rise (``start`` < ``final``:
+  R3GAN's augmentation and beta2 ramps); every formula below reads 1 as ``start``;
+* ``hold``: ``start`` for that share of the steps from the end of the warm-up to the decay's end, so
   ``linear`` with ``hold: 0.5`` is CycleGAN/pix2pix's "constant, then linearly to 0" and scales
   with ``--steps``;
 * ``constant``: 1 after the warm-up;
@@ -40,6 +44,8 @@ def check(sc, where: str) -> None:
         raise UserError(f"{where}.warmup and {where}.steps must be >= 0, got {sc.warmup} and {sc.steps}")
     if not (math.isfinite(sc.final) and sc.final >= 0):
         raise UserError(f"{where}.final must be a number >= 0, got {sc.final}")
+    if not (math.isfinite(sc.start) and sc.start >= 0):
+        raise UserError(f"{where}.start must be a number >= 0, got {sc.start}")
     if not (math.isfinite(sc.hold) and 0 <= sc.hold < 1):
         raise UserError(f"{where}.hold is the share of the run held at 1 before the decay: in [0, 1), got {sc.hold}")
     if sc.kind != "constant" and sc.steps and sc.steps <= sc.warmup:
@@ -48,25 +54,52 @@ def check(sc, where: str) -> None:
 
 def multiplier(sc, step: int, total: int) -> float:
     """The schedule's multiplier at ``step`` (0-based) of a ``total``-step run."""
+    s0 = sc.start
     if step < sc.warmup:
-        return (step + 1) / sc.warmup
+        return s0 * (step + 1) / sc.warmup
     if sc.kind == "constant":
-        return 1.0
+        return s0
     end = sc.steps or total
     start = sc.warmup + sc.hold * max(end - sc.warmup, 0)  # the decay starts after the hold
     if sc.kind == "step":
-        return 1.0 if step < start else sc.final
+        return s0 if step < start else sc.final
     span = max(end - start, 1)
     t = min(max((step - start) / span, 0.0), 1.0)
     if sc.kind == "cosine":
-        return sc.final + (1.0 - sc.final) * 0.5 * (1.0 + math.cos(math.pi * t))
-    return 1.0 + (sc.final - 1.0) * t
+        return sc.final + (s0 - sc.final) * 0.5 * (1.0 + math.cos(math.pi * t))
+    return s0 + (sc.final - s0) * t
+
+
+def is_identity(sc) -> bool:
+    """True when the schedule is 1 at every step (the default): nothing to apply."""
+    return sc.kind == "constant" and sc.start == 1.0 and not sc.warmup
+
+
+def peak(sc) -> float:
+    """The largest multiplier the schedule reaches (its warm-up ends at ``start``)."""
+    return sc.start if sc.kind == "constant" else max(sc.start, sc.final)
 
 
 def check_all(cfg) -> None:
     """Check every schedule of ``cfg.schedule``."""
     check(cfg.schedule.lr, "schedule.lr")
     check(cfg.schedule.reg, "schedule.reg")
+    check(cfg.schedule.beta2, "schedule.beta2")
+    check(cfg.schedule.augment, "schedule.augment")
+    for name in ("optim_g", "optim_d") if not is_identity(cfg.schedule.beta2) else ():
+        oc = getattr(cfg, name)
+        betas = oc.betas
+        if oc.name not in ("adam", "adamw"):
+            raise UserError(f"schedule.beta2 scales Adam's second beta; {name}.name is {oc.name!r}")
+        if betas[1] * peak(cfg.schedule.beta2) >= 1:
+            raise UserError(f"schedule.beta2 takes {name}.betas[1] = {betas[1]} to "
+                            f"{betas[1] * peak(cfg.schedule.beta2):g}: Adam's beta2 must stay below 1")
+    if not is_identity(cfg.schedule.augment):
+        if cfg.augment.name != "ada-fixed":
+            raise UserError("schedule.augment scales augment.p, which only augment.name: ada-fixed keeps fixed; "
+                            f"got augment.name {cfg.augment.name!r}")
+        if cfg.augment.p * peak(cfg.schedule.augment) > 1:
+            raise UserError(f"schedule.augment takes augment.p = {cfg.augment.p} above 1")
     tk = cfg.schedule.topk
     if tk.warmup:
         raise UserError(f"schedule.topk cannot warm up (a fraction of the batch from 0), got warmup {tk.warmup}")

@@ -108,6 +108,9 @@ class Trainer:
                                   cfg.optim_g if group == "G" else cfg.optim_d, f"optim_{group.lower()}")
             for group, names in recipe.groups.items()}
         self.base_lr = {g: opt.param_groups[0]["lr"] for g, opt in self.optimizers.items()}
+        self.base_beta2 = {g: opt.param_groups[0]["betas"][1] for g, opt in self.optimizers.items()
+                           if "betas" in opt.param_groups[0]}
+        self.base_aug_p = cfg.augment.p
         # each group's parameters, listed once: the phases flip their requires_grad every step
         self.group_params = {group: [p for n in names for p in self.nets[n].parameters()]
                              for group, names in recipe.groups.items()}
@@ -176,12 +179,19 @@ class Trainer:
     # ---- one step --------------------------------------------------------------------
     def set_learning_rates(self, step: int) -> None:
         """lr = configured lr x the guard's rollback factor (``loop.rollback_lr_factor`` per
-        rollback) x :meth:`lr_factor` (1 unless a schedule says otherwise)."""
+        rollback) x :meth:`lr_factor` (1 unless a schedule says otherwise); Adam's beta2 and a
+        fixed augmentation probability follow ``schedule.beta2`` / ``schedule.augment`` where set."""
         scale = self.lp.rollback_lr_factor ** self.guard.rollbacks
+        sched = self.cfg.schedule
+        b2 = None if schedules.is_identity(sched.beta2) else schedules.multiplier(sched.beta2, step, self.lp.steps)
         for group, opt in self.optimizers.items():
             lr = self.base_lr[group] * scale * self.lr_factor(group, step)
             for pg in opt.param_groups:
                 pg["lr"] = lr
+                if b2 is not None:
+                    pg["betas"] = (pg["betas"][0], self.base_beta2[group] * b2)
+        if self.augment is not None and not schedules.is_identity(sched.augment):
+            self.augment.p = self.base_aug_p * schedules.multiplier(sched.augment, step, self.lp.steps)
 
     def lr_factor(self, group: str, step: int) -> float:
         """``schedule.lr`` at ``step`` (a pure function of the step, so resume is exact)."""
@@ -203,14 +213,19 @@ class Trainer:
         # EMA follows G on the steps that run a G phase
         self.trained_g = any(ph.opt == "G" for ph in active)
         ctxs, logs, any_bad = None, {}, False
+        prev_opt = None
         for i, ph in enumerate(active):
             for r in range(ph.repeats):
-                if ctxs is None or r > 0:  # a step's first phase and every extra repeat: new batch
+                # a step's first phase and every extra repeat: new batch; with loop.g_fresh also
+                # the first G phase after a D phase (StyleGAN2, sngan_projection: G trains on new z)
+                if ctxs is None or r > 0 or (lp.g_fresh and ph.opt == "G" and prev_opt != "G"):
                     ctxs = self._contexts(step)
+                prev_opt = ph.opt
                 # The last D repeat computes the fake batch once, with the graph to G, so the G
                 # phase that follows reuses it instead of running G again. (Not with
                 # accumulation, which exists to save memory: holding several graphs would not.)
-                if (self.recipe.share_fake and lp.accumulate == 1 and ph.opt != "G" and r == ph.repeats - 1
+                if (self.recipe.share_fake and not lp.g_fresh and lp.accumulate == 1 and ph.opt != "G"
+                        and r == ph.repeats - 1
                         and not ctxs[0].has_fake and any(p.opt == "G" for p in active[i + 1:])):
                     set_requires_grad(self.group_params["G"], True)
                     with self.precision.autocast():

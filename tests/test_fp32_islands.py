@@ -1,0 +1,46 @@
+"""What the authors keep in fp32 stays fp32 under bf16 autocast (``precision: bf16`` / ``auto`` on
+a bf16 machine): WGAN-GP's gradient penalty (the official code is fp32 throughout) and StyleGAN2's
+mapping network (stylegan2-ada-pytorch never runs it in fp16). R1 / R2 keep the phase's autocast, as
+the authors' D runs its fp16 layers in the R1 pass too."""
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from gankit.nets.stylegan2 import MappingNetwork
+from gankit.regularizers import gradient_penalty
+
+
+class Probe(nn.Module):
+    """A linear D that records the dtype its linear layer computed in."""
+
+    def __init__(self):
+        super().__init__()
+        self.fc, self.seen = nn.Linear(12, 1), []
+
+    def forward(self, x, y=None):
+        out = self.fc(x.flatten(1))
+        self.seen.append(out.dtype)
+        return out.squeeze(1)
+
+
+def test_gradient_penalty_runs_d_in_fp32_under_bf16_autocast():
+    torch.manual_seed(0)
+    D = Probe()
+    real, fake = torch.randn(4, 3, 2, 2), torch.randn(4, 3, 2, 2)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        assert D(real).dtype == torch.bfloat16  # the probe does see autocast outside the penalty
+        gp = gradient_penalty(D, real.bfloat16(), fake.bfloat16(), alpha=torch.full((4,), 0.5))
+    assert D.seen[-1] == torch.float32 and gp.dtype == torch.float32
+    want = (D.fc.weight.norm() - 1) ** 2  # a linear D: ||grad|| = ||w|| everywhere
+    assert torch.allclose(gp, want, atol=1e-5)
+
+
+def test_stylegan2_mapping_runs_in_fp32_under_bf16_autocast():
+    torch.manual_seed(0)
+    m = MappingNetwork(z_dim=16, w_dim=16, num_ws=4, num_layers=2)
+    z = torch.randn(3, 16)
+    want = m(z)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        got = m(z)
+    assert got.dtype == torch.float32 and torch.equal(got, want)
