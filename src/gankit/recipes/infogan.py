@@ -35,8 +35,7 @@ class InfoGAN(AdversarialRecipe):
     with BN and leaky ReLU 0.01; Q: FC 128); their 62 noise dims are uniform on [-1, 1] (ours
     N(0, I)); their continuous codes are scored by a unit-std Gaussian (our ``cont_loss: mse``)
     at weight 1, ours by a learned std at 0.1; batch 64 (theirs 128); a G_ema 0.999 (theirs
-    none); G trains on the D step's codes where theirs draws fresh ones (``loop.g_fresh`` is not
-    set). None was measured against theirs. lr_D 2e-4 / lr_G 1e-3, beta1 0.5 and lambda 1 match.
+    none). G trains on fresh z and codes (``loop.g_fresh``) as theirs. None was measured against theirs. lr_D 2e-4 / lr_G 1e-3, beta1 0.5 and lambda 1 match.
     """
 
     name = "infogan"

@@ -51,8 +51,8 @@ class ProGAN(AdversarialRecipe):
     a CPU (the preset says more): widths min(512 // r, 128) (theirs min(8192 // r, 512)), z of 128
     (512), batch 32 at every level (theirs 128 up to 16 px, 64 at 32), 400-step phases (theirs
     600k images each), G_ema 0.995 from step 500 (0.999 throughout). Not yet measured: they reset
-    Adam's state whenever a new level starts (``reset_opt_for_new_lod``), we never do; G trains
-    on the D step's fakes where their G loss draws fresh latents (``loop.g_fresh`` is not set).
+    Adam's state whenever a new level starts (``reset_opt_for_new_lod``), we never do. G trains
+    on fresh latents (``loop.g_fresh``) as their G loss.
     The loss and drift, n_critic 1, lr 0.001, betas (0, 0.99) and the layers match.
     """
 

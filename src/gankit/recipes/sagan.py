@@ -19,8 +19,8 @@ class SAGAN(AdversarialRecipe):
     one width in every block, cut for a CPU (theirs 64 x [16, 8, 4, 2, 1] in G, x [1, 2, 4, 8,
     16, 16] in D), batch 64 (theirs 4 x 64) and a G_ema 0.999 (none in their training code);
     attention at R/2 (theirs at 32 px of 128, R/4), and our block has C/8 value channels and no
-    2x2 max-pooling of keys and values (theirs C/2, pooled); G trains on the D step's fakes where
-    theirs draws fresh z (``loop.g_fresh`` is not set; not yet measured). Betas (0, 0.9) are the
+    2x2 max-pooling of keys and values (theirs C/2, pooled). G trains on fresh z
+    (``loop.g_fresh``) as theirs. Betas (0, 0.9) are the
     paper's; their code leaves TF's beta2 0.999."""
 
     name = "sagan"

@@ -18,11 +18,9 @@ class WGAN(AdversarialRecipe):
 
     Where it departs from martinarjovsky/WassersteinGAN (main.py), besides those bursts: we clip
     after each critic step, they before each (so their G step sees the last update unclipped);
-    G trains on the last critic step's fakes where theirs draws fresh z (``loop.g_fresh`` is not
-    set; not yet measured); the digits preset runs 32 px (theirs 64 px) with half widths
-    (ngf = ndf = 32, theirs 64) and a G_ema 0.999 (a generic aid; theirs none), sized for a CPU
-    budget. The DCGAN nets' layout (BN in G and critic, N(0, 0.02) init), batch 64, z of 100 and
-    RMSprop 5e-5 match."""
+    the digits preset runs 32 px (theirs 64 px) with half widths (ngf = ndf = 32, theirs 64) and
+    a G_ema 0.999 (a generic aid; theirs none), sized for a CPU budget. G trains on fresh z (``loop.g_fresh``) as theirs; the DCGAN nets' layout (BN in G and
+    critic, N(0, 0.02) init), batch 64, z of 100 and RMSprop 5e-5 match."""
 
     name = "wgan"
     description = "Arjovsky et al. 2017: Wasserstein critic, weight clipping 0.01, RMSprop 5e-5, 5 critic steps"
@@ -42,9 +40,9 @@ class WGANGP(AdversarialRecipe):
     norm (the penalty is per sample; sec. 4), hence resnet_d with sn=false on images.
 
     Where the digits preset departs from igul222/improved_wgan_training (gan_cifar_resnet.py, its
-    unconditional setting): lr 1e-4 held constant (Alg. 1's default) where theirs is 2e-4
-    decayed linearly to 0 over the run (100,000 G steps; not yet measured here); widths cut for a
-    CPU (theirs 128) and a run of hundreds of G steps; G's batch is the critic's 64 (theirs 128);
+    unconditional setting): its lr, 2e-4 decayed linearly to 0, is the digits preset's, but
+    over a run of hundreds of G steps (theirs 100,000; the 2D preset keeps Alg. 1's 1e-4); widths cut for a
+    CPU (theirs 128); G's batch is the critic's 64 (theirs 128);
     the critic sums its last features over positions (SNGAN's resnet_d) where theirs averages
     them (x64 at 8x8, on the last layer's scale); no dequantisation noise on reals; a G_ema 0.999
     (theirs none). G trains on fresh z (``loop.g_fresh``); the ResNets, their He-uniform init,
