@@ -101,11 +101,13 @@ def test_groups_and_defaults():
 def test_family_workloads_are_the_one_flag_digits_runs(name):
     """Each family workload trains exactly what `gankit train --recipe R --data digits` trains:
     the same recipe, nets, data (resolution, batch size), loss, optimisers, options, schedules and
-    per-step loop settings; only the loop's length and its logging/sampling differ."""
+    per-step loop settings; only the loop's length and its logging/sampling differ. r3gan-digits
+    adds its own nets (the one-flag preset trains DCGAN nets): the workload is that run + them."""
     recipe, g, d = FAMILIES[name]
     w = WORKLOADS[name]
     assert (w.recipe, w.data, w.naive) == (recipe, "digits", False)
-    cfg, ref = workload_config(w), build_config(recipe=recipe, data="digits")
+    assert not w.overrides or name == "r3gan-digits"
+    cfg, ref = workload_config(w), build_config(recipe=recipe, data="digits", overrides=w.overrides)
     assert (cfg.recipe, cfg.G.name, cfg.D.name) == (recipe, g, d)
     for key in ("data", "G", "D", "loss", "optim_g", "optim_d", "options", "schedule", "augment"):
         assert getattr(cfg, key) == getattr(ref, key), key
@@ -120,10 +122,11 @@ def test_progan_workload_starts_at_its_last_growth_phase():
     cfg = workload_config(WORKLOADS["progan-digits"])
     rcfg = RECIPES.get("progan").resolve(copy.deepcopy(cfg), data_meta(load_data(cfg.data)))
     start = progan_grown_step(rcfg)
-    assert start == 2 * 3 * 400  # 4 -> 8 -> 16 -> 32 px, 400 steps per phase (the preset)
+    per = rcfg.options["steps_per_phase"]  # the preset's (progan-digits: 300)
+    assert start == 2 * 3 * per  # 4 -> 8 -> 16 -> 32 px
     levels = 3
-    assert all(growth_at(s, 400, levels) == levels for s in range(start, start + 100))  # fully grown from there
-    assert growth_at(start - 2, 400, levels) < levels  # the fade-in before it (alpha reaches 1 on its last step)
+    assert all(growth_at(s, per, levels) == levels for s in range(start, start + 100))  # fully grown from there
+    assert growth_at(start - 2, per, levels) < levels  # the fade-in before it (alpha reaches 1 on its last step)
 
 
 def test_bench_family_workload_reports_gankit_only(capsys):
@@ -135,7 +138,7 @@ def test_bench_family_workload_reports_gankit_only(capsys):
     assert w["workload"] == "progan-digits" and "skipped" not in w
     assert (w["recipe"], w["nets"], w["batch_size"], w["resolution"]) == (
         "progan", {"G": "progan_g", "D": "progan_d"}, 4, 16)
-    assert w["start_step"] == 2 * 2 * 400  # 16 px: 2 doublings
+    assert w["start_step"] == 2 * 2 * 300  # 16 px: 2 doublings of the progan-digits preset's 300 steps
     for key in ("naive", "naive_img_per_s", "ratio", "naive_windows"):
         assert key not in w
     r = w["gankit"]

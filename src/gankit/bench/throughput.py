@@ -96,9 +96,9 @@ WORKLOADS = {
         "2 D steps per G step, G on fresh z, G_ema", naive=False),
     "progan-digits": Workload(
         "progan-digits", "progan", "digits", [],
-        "progan on digits (progan preset): ProGAN nets channel_base 512 / max 128, z 128, 32 px, batch 32, "
+        "progan on digits (progan + progan-digits presets): ProGAN nets channel_base 512 / max 128, z 128, 32 px, batch 32, "
         "WGAN-GP (10) + drift, 1 D step; timed in the last growth phase, fully grown to data.resolution with no "
-        "fade-in (from step 2 x levels x steps_per_phase: 2400 at 32 px; the row's start_step)",
+        "fade-in (from step 2 x levels x steps_per_phase: 1800 at 32 px; the row's start_step)",
         naive=False, start_step=progan_grown_step),
     "stylegan2-digits": Workload(
         "stylegan2-digits", "stylegan2", "digits", [],
@@ -106,9 +106,11 @@ WORKLOADS = {
         "32 px, 1 channel, batch 32, lazy R1 every 16 steps, path length every 4, style mixing 0.9, G_ema "
         "(FLOPs averaged over the 16-step cycle)", naive=False),
     "r3gan-digits": Workload(
-        "r3gan-digits", "r3gan", "digits", [],
-        "r3gan on digits (r3gan + r3gan-digits presets): R3GAN nets (width 32, 1 block per stage, cardinality 8), "
-        "z 64, 32 px, batch 64, RpGAN + R1 + R2 (gamma 0.05) every step, 1 D step, ADA, G_ema", naive=False),
+        "r3gan-digits", "r3gan", "digits", ["G.name=r3gan_g", "D.name=r3gan_d", "G.kwargs={width: 32}",
+                                           "D.kwargs={width: 32}", "options.reg_interval=1"],
+        "r3gan on digits with its own nets (the r3gan-digits preset trains DCGAN nets): R3GAN nets (width 32, "
+        "1 block per stage, cardinality 8), z 64, 32 px, batch 64, RpGAN + R1 + R2 (gamma 0.05) every step, "
+        "1 D step, G_ema", naive=False),
 }
 # named sets for --workloads; the default is "naive" (the gankit-vs-tutorial comparison)
 GROUPS = {
