@@ -28,8 +28,8 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-import stacked  # noqa: E402
-from modes2d import parse_spec  # noqa: E402
+import stacked
+from modes2d import parse_spec
 
 CONDITIONAL = {"cgan", "acgan", "projection", "biggan"}
 LOOSE = {"gan": 10.0, "wgan": 10.0}  # the MLP GAN and weight clipping: FID <= 10
@@ -67,7 +67,7 @@ def row(name: str, results: list[dict]) -> dict:
 
 
 def table(rows: list[dict]) -> str:
-    head = ["family", "steps", "seeds", "FID", "target", "gap", "KID x100", "precision", "recall", "density",
+    head = ["family", "steps", "seeds", "FID", "target", "gap", "KID", "precision", "recall", "density",
             "coverage", "class acc", "CPU s", "met"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     def pm(s: dict, k: str, f: str) -> str:
@@ -76,7 +76,7 @@ def table(rows: list[dict]) -> str:
     for s in rows:
         acc = pm(s, "class_acc", ".3f") if "class_acc" in s else "–"
         lines.append(f"| {s['name']} | {s['steps']} | {','.join(map(str, s['seeds']))} | {pm(s, 'fid', '.2f')} "
-                     f"| {s['target']:g} | {s['gap']:+.2f} | {100 * s['kid']:.2f} | {s['precision']:.3f} "
+                     f"| {s['target']:g} | {s['gap']:+.2f} | {s['kid']:.4f} | {s['precision']:.3f} "
                      f"| {s['recall']:.3f} | {s['density']:.3f} | {s['coverage']:.3f} | {acc} "
                      f"| {pm(s, 'cpu_s', '.0f')} | {'yes' if s['met'] else 'no'} |")
     return "\n".join(lines)
