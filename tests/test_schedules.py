@@ -200,8 +200,7 @@ def test_beta2_and_augment_schedules_take_effect(tmp_path):
                    "augment.name=ada-fixed", "augment.p=0.5", "schedule.augment.kind=linear",
                    "schedule.augment.start=0.0", "schedule.augment.final=1.0", "schedule.augment.steps=4"]
     train(build_config(recipe="r3gan", data="digits", steps=5, overrides=[o for o in over if "hidden" not in o]
-                       + ["G.kwargs.width=8", "D.kwargs.width=8", "G.kwargs.cardinality=2",
-                          "D.kwargs.cardinality=2", "data.resolution=8"]), tmp_path / "run", hooks=[rec])
+                       + ["G.kwargs.ngf=8", "D.kwargs.ndf=8", "data.resolution=16"]), tmp_path / "run", hooks=[rec])
     assert [r["G"] for r in rec.b2] == pytest.approx([0.9, 0.9225, 0.945, 0.9675, 0.99])
     assert [r["D"] for r in rec.b2] == [r["G"] for r in rec.b2]
     assert rec.p == pytest.approx([0.0, 0.125, 0.25, 0.375, 0.5])
