@@ -30,6 +30,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .errors import UserError
+from .nets.layers import fp32, to_fp32
 from .registry import Registry, check_kwargs
 
 REGULARIZERS = Registry("regularizer")
@@ -49,11 +50,6 @@ def _sq_norms(grad: torch.Tensor, pack: int = 1) -> torch.Tensor:
     return grad.float().reshape(len(grad) // pack, -1).pow(2).sum(1)
 
 
-def _full(x: torch.Tensor) -> torch.Tensor:
-    """x in fp32 where it is a half type (bf16 / fp16), else unchanged."""
-    return x.float() if x.dtype in (torch.float16, torch.bfloat16) else x
-
-
 def gradient_penalty(D: DFn, real: torch.Tensor, fake: torch.Tensor, y: torch.Tensor | None = None,
                      alpha: torch.Tensor | None = None, center: float = 1.0, pack: int = 1,
                      rng: torch.Generator | None = None) -> torch.Tensor:
@@ -66,12 +62,12 @@ def gradient_penalty(D: DFn, real: torch.Tensor, fake: torch.Tensor, y: torch.Te
     D's forward and backward here run in fp32 even inside a bf16 / fp16 autocast region.
     """
     n = len(real)
-    real, fake = _full(real.detach()), _full(fake.detach())
+    real, fake = to_fp32(real.detach()), to_fp32(fake.detach())
     if alpha is None:
         alpha = torch.rand(n, generator=rng).to(real.device)
     alpha = alpha.to(real.dtype).view(n, *[1] * (real.dim() - 1))  # [N, 1, ...]
     x_hat = (alpha * real + (1 - alpha) * fake).requires_grad_(True)
-    with torch.autocast(x_hat.device.type, enabled=False):  # fp32 under autocast too, as the authors' code
+    with fp32(x_hat):  # fp32 under autocast too, as the authors' code
         out = D(x_hat, y)
         (grad,) = torch.autograd.grad(out.float().sum(), x_hat, create_graph=True)  # [N, ...]
     norms = (_sq_norms(grad, pack) + 1e-12).sqrt()  # [N / pack]; eps keeps sqrt' finite at 0

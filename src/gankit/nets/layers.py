@@ -24,6 +24,11 @@ def fp32(x: torch.Tensor):
     return torch.autocast(x.device.type, enabled=False)
 
 
+def to_fp32(x: torch.Tensor) -> torch.Tensor:
+    """``x`` in fp32 where it is a half type (bf16 / fp16), else unchanged (fp64 stays fp64)."""
+    return x.float() if x.dtype in (torch.float16, torch.bfloat16) else x
+
+
 def spectral_norm(module: nn.Module, n_power_iterations: int = 1, eps: float = 1e-12) -> nn.Module:
     """Spectral normalization (Miyato et al. 2018, eq. 8): ``W / sigma(W)``.
 

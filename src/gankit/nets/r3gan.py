@@ -153,8 +153,8 @@ class R3GANDiscriminator(nn.Module):
 
     The mirror of :class:`R3GANGenerator`: a 1x1 conv from the channels, stages of residual
     blocks each followed by a x0.5 [1, 3, 3, 1] low-pass downsample (:func:`lowpass_down`),
-    then a 4x4 depthwise conv and a linear layer to one logit. With ``num_classes`` the logit is a projection onto a class embedding
-    (Miyato & Koyama 2018), as R3GAN's conditional D.
+    then a 4x4 depthwise conv and a linear layer to one logit. With ``num_classes`` the logit is
+    a projection onto a class embedding (Miyato & Koyama 2018), as R3GAN's conditional D.
     """
 
     def __init__(self, resolution: int = 32, channels: int = 3, width: int | list[int] = 64, blocks: int = 1,

@@ -29,7 +29,7 @@ from torch import nn
 
 from ..errors import UserError
 from ..registry import NETS
-from .layers import EqualizedConv2d, EqualizedLinear, MinibatchStdDev, fp32
+from .layers import EqualizedConv2d, EqualizedLinear, MinibatchStdDev, fp32, to_fp32
 
 SQRT2 = math.sqrt(2.0)
 NOISE_MODES = ("random", "const", "none")
@@ -185,7 +185,7 @@ class MappingNetwork(nn.Module):
 
     def forward(self, z: torch.Tensor, truncation: float | None = None, update_w_avg: bool = False) -> torch.Tensor:
         with fp32(z):  # fp32 under autocast too: the official mapping network never runs in fp16
-            x = z.float() if z.dtype in (torch.float16, torch.bfloat16) else z
+            x = to_fp32(z)
             x = x * torch.rsqrt(x.pow(2).mean(dim=1, keepdim=True) + 1e-8)  # [N, z_dim]
             for fc in self.fcs:
                 x = lrelu(fc(x))  # [N, w_dim]

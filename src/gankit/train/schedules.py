@@ -86,14 +86,15 @@ def check_all(cfg) -> None:
     check(cfg.schedule.reg, "schedule.reg")
     check(cfg.schedule.beta2, "schedule.beta2")
     check(cfg.schedule.augment, "schedule.augment")
-    for name in ("optim_g", "optim_d") if not is_identity(cfg.schedule.beta2) else ():
+    b2 = cfg.schedule.beta2
+    for name in () if is_identity(b2) else ("optim_g", "optim_d"):
         oc = getattr(cfg, name)
-        betas = oc.betas
         if oc.name not in ("adam", "adamw"):
             raise UserError(f"schedule.beta2 scales Adam's second beta; {name}.name is {oc.name!r}")
-        if betas[1] * peak(cfg.schedule.beta2) >= 1:
+        betas = oc.betas
+        if betas[1] * peak(b2) >= 1:
             raise UserError(f"schedule.beta2 takes {name}.betas[1] = {betas[1]} to "
-                            f"{betas[1] * peak(cfg.schedule.beta2):g}: Adam's beta2 must stay below 1")
+                            f"{betas[1] * peak(b2):g}: Adam's beta2 must stay below 1")
     if not is_identity(cfg.schedule.augment):
         if cfg.augment.name != "ada-fixed":
             raise UserError("schedule.augment scales augment.p, which only augment.name: ada-fixed keeps fixed; "

@@ -110,7 +110,6 @@ class Trainer:
         self.base_lr = {g: opt.param_groups[0]["lr"] for g, opt in self.optimizers.items()}
         self.base_beta2 = {g: opt.param_groups[0]["betas"][1] for g, opt in self.optimizers.items()
                            if "betas" in opt.param_groups[0]}
-        self.base_aug_p = cfg.augment.p
         # each group's parameters, listed once: the phases flip their requires_grad every step
         self.group_params = {group: [p for n in names for p in self.nets[n].parameters()]
                              for group, names in recipe.groups.items()}
@@ -191,7 +190,7 @@ class Trainer:
                 if b2 is not None:
                     pg["betas"] = (pg["betas"][0], self.base_beta2[group] * b2)
         if self.augment is not None and not schedules.is_identity(sched.augment):
-            self.augment.p = self.base_aug_p * schedules.multiplier(sched.augment, step, self.lp.steps)
+            self.augment.p = self.cfg.augment.p * schedules.multiplier(sched.augment, step, self.lp.steps)
 
     def lr_factor(self, group: str, step: int) -> float:
         """``schedule.lr`` at ``step`` (a pure function of the step, so resume is exact)."""
