@@ -117,6 +117,20 @@ def test_generate_click_produces_an_image(page, tmp_path):
     page.screenshot(path=tmp_path / "generate.png", full_page=True)
 
 
+def test_generate_clicked_while_the_model_loads_waits_for_it(page):
+    """A click on Generate right after picking a model (its capabilities still on the way) makes
+    the picture once they arrive: it is not dropped (CI's chromium clicked in that gap)."""
+    def slow(route):
+        time.sleep(1.5)
+        route.continue_()
+
+    page.route("**/api/model?*", slow)
+    page.select_option("#model", "dcgan")
+    page.click("#gen-go")  # before /api/model has answered
+    page.wait_for_function("() => document.querySelector('#gen-img').naturalWidth > 0", timeout=30_000)
+    assert "seed" in page.inner_text("#gen-caption")
+
+
 def test_monitor_shows_curves_and_follows_the_run(page, root, tmp_path):
     _tab(page, "monitor")
     page.click("#mon-runs li[data-name=dcgan]")

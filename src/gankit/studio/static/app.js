@@ -7,7 +7,7 @@ import { demosModel, demosPage, initDemos } from "./demos.js";
 
 const $ = (sel, el = document) => el.querySelector(sel);
 const $$ = (sel, el = document) => [...el.querySelectorAll(sel)];
-const state = { session: null, info: null, model: null, cap: null, limits: {}, page: null };
+const state = { session: null, info: null, model: null, cap: null, loading: null, limits: {}, page: null };
 let modelSeq = 0; // the latest selectModel call; an older one still awaiting the server stops there
 const COLORS = ["#4f46e5", "#e11d48", "#059669", "#d97706", "#0891b2", "#7c3aed", "#64748b", "#ca8a04"];
 
@@ -199,7 +199,18 @@ async function start() {
   document.body.dataset.ready = "1"; // start-up done (what the browser tests wait for)
 }
 
-async function selectModel(id) {
+// A button pressed while a model's capabilities load waits for them (state.loading) instead of
+// finding state.cap empty and doing nothing.
+function selectModel(id) {
+  state.loading = loadModel(id);
+  return state.loading;
+}
+
+async function modelReady() {
+  if (state.loading) await state.loading;
+}
+
+async function loadModel(id) {
   const seq = ++modelSeq;
   state.model = id || null;
   state.cap = null;
@@ -268,6 +279,7 @@ function genModel(cap, why) {
 async function generate() {
   const form = $("#gen-form");
   showError(form, null);
+  await modelReady();
   const g = state.cap && state.cap.generate;
   if (!g) return;
   const t = Number($("#gen-trunc").value);
@@ -360,6 +372,7 @@ function exploreClass(body) {
 
 async function interpolate() {
   const card = $("#int-img").closest(".card");
+  await modelReady();
   if (!state.cap || !state.cap.explore) return;
   try {
     const r = await api("/api/interpolate", { method: "POST", body: exploreClass({
@@ -373,6 +386,7 @@ async function interpolate() {
 
 async function editDirections() {
   const card = $("#dir-card");
+  await modelReady();
   if (!state.cap || !state.cap.explore || !state.cap.explore.directions) return;
   const amounts = {};
   $$("#dir-sliders input").forEach((s) => (amounts[s.dataset.name] = Number(s.value)));
@@ -385,6 +399,7 @@ async function editDirections() {
 
 async function styleMix() {
   const card = $("#mix-card");
+  await modelReady();
   if (!state.cap || !state.cap.explore || !state.cap.explore.style_mix) return;
   try {
     const r = await api("/api/stylemix", { method: "POST", body: {
@@ -495,6 +510,7 @@ function maskedBlob() {
 async function translate() {
   const form = $("#tr-form");
   showError(form, null);
+  await modelReady();
   const t = state.cap && state.cap.translate;
   if (!t) return;
   if (!tr.file) return showError(form, "choose an image first");
