@@ -47,6 +47,8 @@ def run_one(name: str, recipe: str | None, seed: int, overrides: list[str], out:
     from gankit.metrics.evaluate import evaluate, json_safe
     from gankit.presets import build_config
     from gankit.train import train
+    from gankit.train.precision import cpu_has_fast_bf16, resolve_precision
+    from gankit.train.setup import pick_device
 
     run = out / name / f"seed{seed}"
     done = run / "result.json"
@@ -66,6 +68,9 @@ def run_one(name: str, recipe: str | None, seed: int, overrides: list[str], out:
     res = {"name": name, "recipe": cfg.recipe, "seed": seed, "steps": cfg.loop.steps, "overrides": overrides,
            "checkpoint": str(ckpt), "wall_s": wall, "cpu_s": cpu, "eval_wall_s": time.perf_counter() - e0,
            "load_start": load0, "load_end": _load(), "n": n,
+           # what the run's arithmetic was on this machine (loop.precision auto: bf16 where the CPU has it)
+           "precision": resolve_precision(cfg.loop.precision, pick_device(cfg.loop.device)),
+           "cpu_bf16": cpu_has_fast_bf16(),
            **{k: ev[k] for k in keys}}
     done.write_text(json.dumps(res, indent=1))
     return res

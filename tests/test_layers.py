@@ -182,6 +182,27 @@ def test_dcgan_d_code_heads():
         NETS.build("dcgan_d", resolution=16, q_cat=[10], pack=2)
 
 
+def test_dcgan_d_acgan_head_and_dropout():
+    """dcgan_d carries ACGAN's class head (Odena et al.'s nets are DCGAN-style) and their D's
+    dropout; with dropout 0 the layers, and so older checkpoints' keys, are as before."""
+    plain = NETS.build("dcgan_d", resolution=16, channels=3, ndf=8)
+    D = NETS.build("dcgan_d", resolution=16, channels=3, ndf=8, aux_classes=10, dropout=0.5)
+    assert sum(isinstance(m, torch.nn.Dropout) for m in D.modules()) == 2  # after each leaky ReLU
+    assert set(NETS.build("dcgan_d", resolution=16, ndf=8, aux_classes=10).state_dict()) == {
+        *plain.state_dict(), "aux.1.weight", "aux.1.bias"}
+    x = torch.randn(4, 3, 16, 16)
+    D.eval()
+    out = D(x, heads=True)
+    assert out["aux"].shape == (4, 10) and torch.equal(out["logit"], D(x))
+    D.train()
+    torch.manual_seed(0)
+    assert not torch.equal(D(x), D(x))  # dropout is live in training
+    with pytest.raises(ValueError, match="dropout"):
+        NETS.build("dcgan_d", resolution=16, dropout=1.0)
+    with pytest.raises(ValueError, match="pack"):
+        NETS.build("dcgan_d", resolution=16, aux_classes=10, pack=2)
+
+
 def test_resnet_bad_arguments():
     with pytest.raises(ValueError, match="power of two"):
         NETS.build("resnet_g", resolution=24)

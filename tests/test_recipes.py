@@ -239,7 +239,7 @@ def test_user_errors_on_points(recipe, extra, msg):
 
 
 @pytest.mark.parametrize("recipe, extra, msg", [
-    ("acgan", ("D.name=dcgan_d", "D.kwargs={}"), "aux_classes"),
+    ("acgan", ("D.name=r3gan_d", "D.kwargs={}"), "aux_classes"),
     ("infogan", ("D.name=r3gan_d", "D.kwargs={}"), "q_cat"),
     ("projection", ("D.name=dcgan_d", "D.kwargs={}"), "projection discriminator"),
     ("infogan", ("G.kwargs.z_dim=12",), "z_dim"),

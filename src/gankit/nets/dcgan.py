@@ -6,6 +6,12 @@ the first), then a 4x4 valid conv to one logit. Width halves/doubles at each sca
 the pytorch/examples DCGAN (ngf = ndf = 64 there). With ``num_classes > 0`` both become
 conditional (Mirza & Osindero 2014): G gets a one-hot label concatenated to z, D gets it as
 constant extra input channels.
+
+D's options for the families that ran DCGAN-style nets: ``aux_classes`` (ACGAN's auxiliary
+classifier, a linear layer on the 4x4 features beside the source logit, as the final FC with
+1 + K outputs of Odena et al. 2017, appendix), ``dropout`` (their D drops 0.5 after every
+leaky ReLU; 0 keeps the pytorch/examples layout, and the state-dict keys of older checkpoints),
+``q_cat`` / ``q_cont`` (InfoGAN's Q head).
 """
 from __future__ import annotations
 
@@ -70,20 +76,28 @@ class DCGANGenerator(nn.Module):
 @NETS.register("dcgan_d")
 class DCGANDiscriminator(nn.Module):
     def __init__(self, resolution: int = 32, channels: int = 3, ndf: int = 64, num_classes: int = 0,
-                 max_channels: int = 512, pack: int = 1, q_cat: list[int] = (), q_cont: int = 0):
+                 max_channels: int = 512, pack: int = 1, q_cat: list[int] = (), q_cont: int = 0,
+                 aux_classes: int = 0, dropout: float = 0.0):
         """``q_cat`` / ``q_cont``: InfoGAN's Q head (categorical code sizes, continuous code
-        count) on the 4x4 features, returned by ``D(x, heads=True)``."""
+        count) on the 4x4 features; ``aux_classes``: ACGAN's class logits [N, K] on the same
+        features; both returned by ``D(x, heads=True)``. ``dropout``: the probability of the
+        dropout after each leaky ReLU (ACGAN's D: 0.5; 0: none, the DCGAN layout)."""
         super().__init__()
-        self.num_classes, self.pack = num_classes, pack
+        if not 0.0 <= dropout < 1.0:
+            raise ValueError(f"dropout must be in [0, 1), got {dropout}")
+        self.num_classes, self.pack, self.aux_classes = num_classes, pack, int(aux_classes)
         self.q_cat, self.q_cont = [int(k) for k in q_cat], int(q_cont)
-        if pack > 1 and (self.q_cat or self.q_cont):
-            raise ValueError("pack > 1 cannot be combined with code heads")
+        if pack > 1 and (self.q_cat or self.q_cont or self.aux_classes):
+            raise ValueError("pack > 1 cannot be combined with code or class heads")
         n = _levels(resolution)
         widths = [min(ndf * 2**i, max_channels) for i in range(n)]  # R/2 ... 4x4
         c_in = (channels + num_classes) * pack
-        layers: list[nn.Module] = [nn.Conv2d(c_in, widths[0], 4, 2, 1, bias=False), nn.LeakyReLU(0.2, True)]
+        def drop() -> list[nn.Module]:  # none at 0: the module indices (state-dict keys) stay as before
+            return [nn.Dropout(dropout)] if dropout > 0 else []
+
+        layers: list[nn.Module] = [nn.Conv2d(c_in, widths[0], 4, 2, 1, bias=False), nn.LeakyReLU(0.2, True), *drop()]
         for a, b in zip(widths[:-1], widths[1:]):
-            layers += [nn.Conv2d(a, b, 4, 2, 1, bias=False), nn.BatchNorm2d(b), nn.LeakyReLU(0.2, True)]
+            layers += [nn.Conv2d(a, b, 4, 2, 1, bias=False), nn.BatchNorm2d(b), nn.LeakyReLU(0.2, True), *drop()]
         layers += [nn.Conv2d(widths[-1], 1, 4, 1, 0, bias=False)]
         self.net = nn.Sequential(*layers)
         q_out = sum(self.q_cat) + 2 * self.q_cont  # categorical logits, then means and log-stds
@@ -91,6 +105,8 @@ class DCGANDiscriminator(nn.Module):
         hidden = min(4 * widths[-1], 256)
         self.q = nn.Sequential(nn.Flatten(), nn.Linear(widths[-1] * 16, hidden), nn.BatchNorm1d(hidden),
                                nn.LeakyReLU(0.1), nn.Linear(hidden, q_out)) if q_out else None
+        # ACGAN: the class logits share D's last features with the source logit (one FC, 1 + K outputs)
+        self.aux = nn.Sequential(nn.Flatten(), nn.Linear(widths[-1] * 16, self.aux_classes)) if self.aux_classes else None
         self.apply(init_dcgan_weights)
 
     def forward(self, x: torch.Tensor, y: torch.Tensor | None = None, heads: bool = False):
@@ -105,4 +121,6 @@ class DCGANDiscriminator(nn.Module):
         out = {"logit": self.net[-1](h).flatten(), "features": h}  # as the hooked last-layer input
         if self.q is not None:
             out.update(split_code_heads(self.q(h), self.q_cat, self.q_cont))
+        if self.aux is not None:
+            out["aux"] = self.aux(h)  # [N, aux_classes] class logits
         return out
