@@ -74,13 +74,19 @@ def gradient_penalty(D: DFn, real: torch.Tensor, fake: torch.Tensor, y: torch.Te
     return ((norms - center) ** 2).mean()
 
 
-def r1_penalty(D: DFn, real: torch.Tensor, y: torch.Tensor | None = None, pack: int = 1) -> torch.Tensor:
+def r1_penalty(D: DFn, real: torch.Tensor, y: torch.Tensor | None = None, pack: int = 1,
+               full: bool = False) -> torch.Tensor:
     """R1 (Mescheder et al. 2018, eq. 9) without its gamma/2: ``E_x ||grad_x D(x)||^2`` on reals.
 
-    For a linear D(x) = w.x this is ||w||^2.
+    For a linear D(x) = w.x this is ||w||^2. ``full``: D's forward and double backward run in
+    fp32 even inside a bf16 / fp16 autocast region.
     """
-    x = real.detach().requires_grad_(True)
-    return input_grad_penalty(D(x, y), x, pack)
+    if not full:
+        x = real.detach().requires_grad_(True)
+        return input_grad_penalty(D(x, y), x, pack)
+    x = to_fp32(real.detach()).requires_grad_(True)
+    with fp32(x):
+        return input_grad_penalty(D(x, y), x, pack)
 
 
 def input_grad_penalty(out: torch.Tensor, x: torch.Tensor, pack: int = 1) -> torch.Tensor:
@@ -90,12 +96,13 @@ def input_grad_penalty(out: torch.Tensor, x: torch.Tensor, pack: int = 1) -> tor
     return _sq_norms(grad, pack).mean()
 
 
-def _zero_centred(inp: RegInputs, on_fakes: bool) -> torch.Tensor:
-    """R1 (reals) or R2 (fakes), reusing the phase's D scores when its inputs carry a graph."""
+def _zero_centred(inp: RegInputs, on_fakes: bool, full: bool = False) -> torch.Tensor:
+    """R1 (reals) or R2 (fakes), reusing the phase's D scores when its inputs carry a graph
+    (unless ``full``: then a D pass of its own in fp32, see :func:`r1_penalty`)."""
     x, y, scores = (inp.fake, inp.y_fake, inp.d_fake) if on_fakes else (inp.real, inp.y_real, inp.d_real)
-    if scores is not None and x.requires_grad:
+    if scores is not None and x.requires_grad and not (full and scores.dtype != torch.float32):
         return input_grad_penalty(scores, x, inp.pack)
-    return r1_penalty(inp.D, x, y, pack=inp.pack)
+    return r1_penalty(inp.D, x, y, pack=inp.pack, full=full)
 
 
 def consistency_penalty(d_x: torch.Tensor, d_tx: torch.Tensor) -> torch.Tensor:
@@ -238,14 +245,22 @@ class R1(Regularizer):
     """R1: ``weight / 2 * E||grad D(x_real)||^2`` (weight is gamma; Mescheder et al. 2018 eq. 9).
 
     Lazy by default every 16 steps as in StyleGAN2 (its own ``D_reg`` phase, loss x 16).
+    ``fp32``: the penalty's D pass and double backward in fp32 under a bf16 / fp16 autocast
+    (off: they run in the autocast's precision, as StyleGAN2-ADA's fp16 layers do).
     """
 
     weight: float = 10.0
     interval: int = 16
+    fp32: bool = False
     key = "r1"
 
+    def __post_init__(self):
+        super().__post_init__()
+        if not isinstance(self.fp32, bool):
+            raise ValueError(f"fp32 must be true or false, got {self.fp32!r}")
+
     def penalty(self, inp):
-        return _zero_centred(inp, on_fakes=False)
+        return _zero_centred(inp, on_fakes=False, full=self.fp32)
 
     def loss(self, inp):
         p = self.penalty(inp)
@@ -262,10 +277,11 @@ class R2(R1):
 
     weight: float = 10.0
     interval: int = 1
+    fp32: bool = False
     key = "r2"
 
     def penalty(self, inp):
-        return _zero_centred(inp, on_fakes=True)
+        return _zero_centred(inp, on_fakes=True, full=self.fp32)
 
 
 @REGULARIZERS.register("cr")
