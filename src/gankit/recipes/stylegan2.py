@@ -38,8 +38,9 @@ class StyleGAN2(AdversarialRecipe):
     0.01). Their settings, tried on digits for 2,000 steps (seed 0, 2026-12-06), gave FID 35.7
     against the preset's 29.5 (docs/results/quality.md); ``augment.name=ada`` and the kwargs are
     one ``--set`` away. G trains on its own fresh z (``loop.g_fresh``, as their per-phase z) and
-    the mapping network runs in fp32 under bf16 autocast (theirs is never fp16); the R1 and
-    path-length passes keep the autocast, as their fp16 layers run in those passes too.
+    the mapping network runs in fp32 under bf16 autocast (theirs is never fp16), and so does the R1
+    pass (``r1.fp32``, default: bf16 penalties cost r3gan 0.4 FID on digits); path length keeps the
+    autocast, as their fp16 layers run in that pass too.
     """
 
     name = "stylegan2"
