@@ -21,7 +21,7 @@ class InfoGAN(AdversarialRecipe):
 
     G's input is ``[noise, one-hot categorical codes, continuous codes]`` (``G.kwargs.z_dim``
     is the total: noise + sum(options.cat) + options.cont); categorical codes are uniform,
-    continuous ones U(-1, 1) (sec. 7). Q is a head on D's features (resnet_d ``q_cat`` /
+    continuous ones U(-1, 1) (sec. 7). Q is a head on D's features (dcgan_d / resnet_d ``q_cat`` /
     ``q_cont``), so it trains with D's optimizer. L_I's variational bound (eq. 5) is estimated by the
     negative log-likelihood of the codes under Q: cross-entropy for categorical codes and,
     for continuous ones, a factored Gaussian NLL with learned std (``cont_loss: gaussian``)
@@ -29,13 +29,17 @@ class InfoGAN(AdversarialRecipe):
     the G phases, weighted ``info_weight`` (lambda = 1, categorical) and ``cont_weight``
     (smaller for continuous codes, as sec. 7 advises).
 
-    Where it departs from openai/InfoGAN (launchers/run_mnist_exp.py): the presets' nets are the
-    SNGAN ResNets at 32 px (widths cut for a CPU), D spectrally normalised (resnet_d's default)
-    with Q on its pooled features, where theirs are 28 px MNIST nets (D: conv 64, 128, FC 1024
-    with BN and leaky ReLU 0.01; Q: FC 128); their 62 noise dims are uniform on [-1, 1] (ours
-    N(0, I)); their continuous codes are scored by a unit-std Gaussian (our ``cont_loss: mse``)
-    at weight 1, ours by a learned std at 0.1; batch 64 (theirs 128); a G_ema 0.999 (theirs
-    none). G trains on fresh z and codes (``loop.g_fresh``) as theirs. None was measured against theirs. lr_D 2e-4 / lr_G 1e-3, beta1 0.5 and lambda 1 match.
+    Where it departs from openai/InfoGAN (launchers/run_mnist_exp.py): the presets' nets are
+    DCGAN-style like theirs but 32 px all-convolutional (dcgan_g / dcgan_d: D conv 64, 128, 256
+    with BN and leaky ReLU 0.2, a 4x4 conv to the logit, Q FC 256 with BN on the 4x4 features;
+    the digits preset halves the widths), where theirs are 28 px (D: conv 64, 128, FC 1024 with
+    BN and leaky ReLU 0.1; Q: FC 128; G: FC 1024, FC 7x7x128, two transposed convs). On the SNGAN
+    ResNets the presets ran before, digits FID was 25.5 in 3,000 steps against 6.70 on these nets
+    in 6,000 (seed 0, 2026-12-07). Their 62 noise dims are uniform on [-1, 1] (ours N(0, I));
+    their continuous codes are scored by a unit-std Gaussian (our ``cont_loss: mse``) at weight
+    1, ours by a learned std at 0.1; batch 64 (theirs 128); a G_ema 0.999 (theirs none). G trains
+    on fresh z and codes (``loop.g_fresh``) as theirs. lr_D 2e-4 / lr_G 1e-3, beta1 0.5 and
+    lambda 1 match.
     """
 
     name = "infogan"
