@@ -268,7 +268,7 @@ def test_acgan_and_infogan_presets_run_their_authors_dcgan_style_nets(tmp_path, 
     cfg = build_config(recipe=recipe, data="digits")
     assert (cfg.G.name, cfg.D.name) == ("dcgan_g", "dcgan_d")
     assert "dropout" not in cfg.D.kwargs  # ACGAN's D dropout measured worse on digits: left off
-    run, nets, rec, rows = train_small(tmp_path, recipe, "digits", 16, steps=2)
+    _, nets, _, rows = train_small(tmp_path, recipe, "digits", 16, steps=2)
     out = nets["D"](torch.randn(4, 1, 16, 16), None, heads=True)
     assert out[head].shape == (4, 10) and torch.isfinite(out[head]).all()
     assert rows[-1]["step"] == 2

@@ -21,6 +21,7 @@ loss multiplied by ``interval`` so its average strength is unchanged.
 """
 from __future__ import annotations
 
+import contextlib
 import math
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, fields
@@ -81,11 +82,8 @@ def r1_penalty(D: DFn, real: torch.Tensor, y: torch.Tensor | None = None, pack: 
     For a linear D(x) = w.x this is ||w||^2. ``full``: D's forward and double backward run in
     fp32 even inside a bf16 / fp16 autocast region.
     """
-    if not full:
-        x = real.detach().requires_grad_(True)
-        return input_grad_penalty(D(x, y), x, pack)
-    x = to_fp32(real.detach()).requires_grad_(True)
-    with fp32(x):
+    x = (to_fp32(real.detach()) if full else real.detach()).requires_grad_(True)
+    with fp32(x) if full else contextlib.nullcontext():
         return input_grad_penalty(D(x, y), x, pack)
 
 

@@ -207,7 +207,8 @@ function selectModel(id) {
 }
 
 async function modelReady() {
-  if (state.loading) await state.loading;
+  // the latest pick's load: a model picked again while waiting replaces state.loading
+  for (let p = null; p !== state.loading; ) await (p = state.loading);
 }
 
 async function loadModel(id) {
