@@ -124,6 +124,8 @@ def test_generate_clicked_while_the_model_loads_waits_for_it(page):
         time.sleep(1.5)
         route.continue_()
 
+    page.select_option("#model", "gan2d")  # away from the default first: a re-pick of it loads nothing
+    page.wait_for_function("() => document.querySelector('#model-info').textContent.startsWith('gan ')")
     page.route("**/api/model?*", slow)
     page.select_option("#model", "dcgan")
     page.click("#gen-go")  # before /api/model has answered

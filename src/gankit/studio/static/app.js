@@ -7,7 +7,7 @@ import { demosModel, demosPage, initDemos } from "./demos.js";
 
 const $ = (sel, el = document) => el.querySelector(sel);
 const $$ = (sel, el = document) => [...el.querySelectorAll(sel)];
-const state = { session: null, info: null, model: null, cap: null, loading: null, limits: {}, page: null };
+const state = { session: null, info: null, model: null, cap: null, loading: null, failed: false, limits: {}, page: null };
 let modelSeq = 0; // the latest selectModel call; an older one still awaiting the server stops there
 const COLORS = ["#4f46e5", "#e11d48", "#059669", "#d97706", "#0891b2", "#7c3aed", "#64748b", "#ca8a04"];
 
@@ -200,8 +200,13 @@ async function start() {
 }
 
 // A button pressed while a model's capabilities load waits for them (state.loading) instead of
-// finding state.cap empty and doing nothing.
+// finding state.cap empty and doing nothing. Picking the model that is already shown (or still
+// loading) again changes nothing: a quiz, painting or walk in progress is kept. (A browser fires
+// "change" only for a new value, but scripts and test drivers may fire it for the same one.)
 function selectModel(id) {
+  id = id || null;
+  if (state.loading && id === state.model && !state.failed) return state.loading;
+  delete document.body.dataset.demos; // not ready for the new pick until its demos are set up
   state.loading = loadModel(id);
   return state.loading;
 }
@@ -226,6 +231,7 @@ async function loadModel(id) {
   }
   if (seq !== modelSeq) return; // another model was picked meanwhile: its call sets the pages up
   state.cap = cap;
+  state.failed = Boolean(id) && !cap; // a failed load is retried when the same model is picked again
   const c = state.cap;
   $("#model-info").textContent = c ? `${c.recipe} · ${c.data || c.kind} · step ${c.step}` : "";
   const why = (key, fallback) => (c ? c.why[key] || fallback : none);
