@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import statistics
 import sys
 from pathlib import Path
@@ -118,14 +119,15 @@ def montage(rows: list[dict], out: Path, path: Path, per: int = 16) -> None:
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--out", default="/tmp/gk-fam")
-    p.add_argument("--recipes", default=",".join(FAMILIES), help="comma list of RECIPE or NAME=RECIPE+k=v")
+    p.add_argument("--recipes", default=",".join(FAMILIES),
+                   help="comma list of RECIPE or NAME=RECIPE+k=v (a value may hold commas inside [..] or {..})")
     p.add_argument("--seeds", default="0,1,2")
     p.add_argument("--n", type=int, default=N, help="samples per evaluation")
     p.add_argument("--table-only", action="store_true", help="print the table of the finished runs only")
     p.add_argument("--montage", metavar="PNG", help="also draw 16 samples of each family's first seed here")
     a = p.parse_args(argv)
     out, seeds, rows = Path(a.out), [int(s) for s in a.seeds.split(",")], []
-    for spec in a.recipes.split(","):
+    for spec in re.split(r",(?![^\[{]*[\]}])", a.recipes):  # commas inside [..] / {..} are values
         name = parse_spec(spec)[0]
         if a.table_only:
             results = [json.loads(f.read_text()) for s in seeds if (f := out / name / f"seed{s}" / "result.json").is_file()]

@@ -203,6 +203,36 @@ def test_dcgan_d_acgan_head_and_dropout():
         NETS.build("dcgan_d", resolution=16, aux_classes=10, pack=2)
 
 
+def test_sngan_standard_cnn_nets():
+    """SNGAN's "standard CNN" (Miyato et al. 2018, table 3): D is 3x3 / (4x4 s2, 3x3) per scale
+    with leaky ReLU 0.1, no batch norm, spectral norm on every conv and the linear layer, so
+    each weight's largest singular value is ~1 after a few power iterations; G is DCGAN's with
+    one more upsampling to ngf / 2 channels and a 3x3 output conv. Without ``out_conv``, G's
+    keys are as before (older checkpoints load)."""
+    torch.manual_seed(0)
+    D = NETS.build("sndcgan_d", resolution=16, channels=1, ndf=8)
+    convs = [m for m in D.modules() if isinstance(m, (torch.nn.Conv2d, torch.nn.Linear))]
+    assert [tuple(m.weight.shape[:2]) for m in convs] == [(8, 1), (16, 8), (16, 16), (32, 16), (32, 32), (1, 512)]
+    assert [m.kernel_size for m in convs[:-1]] == [(3, 3), (4, 4), (3, 3), (4, 4), (3, 3)]
+    assert all(hasattr(m, "parametrizations") for m in convs)
+    assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in D.modules())
+    assert {m.negative_slope for m in D.modules() if isinstance(m, torch.nn.LeakyReLU)} == {0.1}
+    x = torch.randn(4, 1, 16, 16)
+    for _ in range(30):  # power iterations run in training mode
+        D(x)
+    sigma = torch.linalg.matrix_norm(convs[2].weight.detach().flatten(1), ord=2)
+    assert abs(float(sigma) - 1.0) < 0.05
+    assert D(x).shape == (4,)
+    plain = NETS.build("dcgan_g", z_dim=8, resolution=16, channels=1, ngf=8)
+    G = NETS.build("dcgan_g", z_dim=8, resolution=16, channels=1, ngf=8, out_conv=True)
+    assert set(plain.state_dict()) < set(G.state_dict())
+    assert isinstance(G.net[-2], torch.nn.Conv2d) and G.net[-2].kernel_size == (3, 3)
+    assert G.net[-2].in_channels == 4 and G(torch.randn(2, 8)).shape == (2, 1, 16, 16)
+    wgan = NETS.build("sndcgan_d", resolution=16, channels=1, ndf=8, sn=False, slope=0.2)  # WGAN-GP's critic
+    assert set(wgan.state_dict()) == {k.replace("parametrizations.weight.original", "weight")
+                                      for k in D.state_dict() if "._u" not in k and "._v" not in k}
+
+
 def test_resnet_bad_arguments():
     with pytest.raises(ValueError, match="power of two"):
         NETS.build("resnet_g", resolution=24)

@@ -12,16 +12,23 @@ classifier, a linear layer on the 4x4 features beside the source logit, as the f
 1 + K outputs of Odena et al. 2017, appendix), ``dropout`` (their D drops 0.5 after every
 leaky ReLU; 0 keeps the pytorch/examples layout, and the state-dict keys of older checkpoints),
 ``q_cat`` / ``q_cont`` (InfoGAN's Q head).
+
+``sndcgan_d``: the "standard CNN" discriminator of SNGAN (Miyato et al. 2018, table 3b; the
+authors' chainer-gan-lib ``SNDCGANDiscriminator``): a 3x3 conv, then per scale a 4x4 stride-2
+conv and a 3x3 conv, leaky ReLU 0.1 after each, no batch norm, spectral norm on every layer,
+a linear layer on the 4x4 features. With ``dcgan_g(out_conv=True)`` it is the paper's
+standard-CNN SNGAN, as cheap per width as DCGAN's nets up to the extra 3x3 convs.
 """
 from __future__ import annotations
 
+import itertools
 import math
 
 import torch
 from torch import nn
 
 from ..registry import NETS
-from .layers import mixture_groups, mixture_onehot, split_code_heads
+from .layers import mixture_groups, mixture_onehot, spectral_norm, split_code_heads
 
 
 def _levels(resolution: int) -> int:
@@ -45,10 +52,14 @@ def init_dcgan_weights(m: nn.Module) -> None:
 @NETS.register("dcgan_g")
 class DCGANGenerator(nn.Module):
     def __init__(self, z_dim: int = 100, resolution: int = 32, channels: int = 3, ngf: int = 64,
-                 num_classes: int = 0, max_channels: int = 512, mixture: int | list[int] = 0):
+                 num_classes: int = 0, max_channels: int = 512, mixture: int | list[int] = 0,
+                 out_conv: bool = False):
         """``mixture``: K or group sizes [K1, K2, ...]: a mixture of generators sharing all but
         the first layer, the components picked from z's first coordinates
-        (:func:`gankit.nets.layers.mixture_onehot`; not in DCGAN, off by default)."""
+        (:func:`gankit.nets.layers.mixture_onehot`; not in DCGAN, off by default).
+        ``out_conv``: the last transposed conv keeps ``ngf / 2`` channels (BN, ReLU) and a 3x3
+        conv makes the image, as the "standard CNN" generator of Miyato et al. 2018 (table 3a;
+        chainer-gan-lib's DCGANGenerator); off: the pytorch/examples layout and its keys."""
         super().__init__()
         self.z_dim, self.num_classes = z_dim, num_classes
         self.mixture_groups = mixture_groups(mixture, z_dim)
@@ -59,9 +70,14 @@ class DCGANGenerator(nn.Module):
             nn.BatchNorm2d(widths[0]),
             nn.ReLU(True),
         ]
-        for a, b in zip(widths[:-1], widths[1:]):
+        for a, b in itertools.pairwise(widths):
             layers += [nn.ConvTranspose2d(a, b, 4, 2, 1, bias=False), nn.BatchNorm2d(b), nn.ReLU(True)]
-        layers += [nn.ConvTranspose2d(widths[-1], channels, 4, 2, 1, bias=False), nn.Tanh()]
+        if out_conv:
+            last = max(widths[-1] // 2, 1)
+            layers += [nn.ConvTranspose2d(widths[-1], last, 4, 2, 1, bias=False), nn.BatchNorm2d(last), nn.ReLU(True),
+                       nn.Conv2d(last, channels, 3, 1, 1), nn.Tanh()]
+        else:
+            layers += [nn.ConvTranspose2d(widths[-1], channels, 4, 2, 1, bias=False), nn.Tanh()]
         self.net = nn.Sequential(*layers)
         self.apply(init_dcgan_weights)
 
@@ -96,7 +112,7 @@ class DCGANDiscriminator(nn.Module):
             return [nn.Dropout(dropout)] if dropout > 0 else []
 
         layers: list[nn.Module] = [nn.Conv2d(c_in, widths[0], 4, 2, 1, bias=False), nn.LeakyReLU(0.2, True), *drop()]
-        for a, b in zip(widths[:-1], widths[1:]):
+        for a, b in itertools.pairwise(widths):
             layers += [nn.Conv2d(a, b, 4, 2, 1, bias=False), nn.BatchNorm2d(b), nn.LeakyReLU(0.2, True), *drop()]
         layers += [nn.Conv2d(widths[-1], 1, 4, 1, 0, bias=False)]
         self.net = nn.Sequential(*layers)
@@ -124,3 +140,34 @@ class DCGANDiscriminator(nn.Module):
         if self.aux is not None:
             out["aux"] = self.aux(h)  # [N, aux_classes] class logits
         return out
+
+
+def _normal(m: nn.Module, sn: bool) -> nn.Module:
+    """N(0, 0.02) weights (the authors' initializer), zero bias, then spectral norm if ``sn``."""
+    nn.init.normal_(m.weight, 0.0, 0.02)
+    nn.init.zeros_(m.bias)
+    return spectral_norm(m) if sn else m
+
+
+@NETS.register("sndcgan_d")
+class SNDCGANDiscriminator(nn.Module):
+    def __init__(self, resolution: int = 32, channels: int = 3, ndf: int = 64, max_channels: int = 512,
+                 slope: float = 0.1, sn: bool = True):
+        """Widths ``ndf * 2**i`` (capped at ``max_channels``) from full resolution down to 4x4:
+        ndf = 64 at 32 px is the paper's 64-128-256-512. ``slope``: the leaky ReLU's (the
+        paper's table: 0.1; chainer's default, which the authors' code leaves in place, is 0.2).
+        ``sn=False``: the same layers without spectral norm (chainer-gan-lib's WGANDiscriminator,
+        which its WGAN-GP, DRAGAN and Cramer GAN train)."""
+        super().__init__()
+        n = _levels(resolution)
+        widths = [min(ndf * 2**i, max_channels) for i in range(n + 1)]  # R ... 4x4
+        act = lambda: nn.LeakyReLU(slope, True)
+        norm = lambda m: _normal(m, sn)
+        layers: list[nn.Module] = [norm(nn.Conv2d(channels, widths[0], 3, 1, 1)), act()]
+        for a, b in itertools.pairwise(widths):
+            layers += [norm(nn.Conv2d(a, b, 4, 2, 1)), act(), norm(nn.Conv2d(b, b, 3, 1, 1)), act()]
+        self.net = nn.Sequential(*layers, nn.Flatten())
+        self.fc = norm(nn.Linear(widths[-1] * 16, 1))
+
+    def forward(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
+        return self.fc(self.net(x)).flatten()  # [N] logits
