@@ -233,6 +233,28 @@ def test_sngan_standard_cnn_nets():
                                       for k in D.state_dict() if "._u" not in k and "._v" not in k}
 
 
+def test_standard_cnn_projection_and_conditional_bn():
+    """The projection family on SNGAN's standard CNN: D adds <embed(y), phi(x)> (so the label
+    moves the logit, and a missing label is an error), G's labels set its batch norms' scale and
+    shift instead of being concatenated to z (its first layer sees z alone)."""
+    torch.manual_seed(0)
+    D = NETS.build("sndcgan_d", resolution=16, channels=1, ndf=8, num_classes=10)
+    G = NETS.build("dcgan_g", z_dim=8, resolution=16, channels=1, ngf=8, num_classes=10, cbn=True)
+    assert G.net[0].in_channels == 8 and NETS.get("sndcgan_d").projection
+    assert NETS.build("dcgan_g", z_dim=8, resolution=16, ngf=8, num_classes=10).net[0].in_channels == 18
+    with torch.no_grad():
+        for m in G.modules():  # non-trivial class embeddings (they start at scale 1, shift 0)
+            if isinstance(m, torch.nn.Embedding):
+                m.weight.normal_()
+    z = torch.randn(2, 8).repeat(2, 1)
+    x = G(z, torch.tensor([0, 0, 3, 3]))
+    assert not torch.allclose(x[:2], x[2:])  # same z, other class: another image
+    y0, y1 = torch.zeros(4, dtype=torch.long), torch.ones(4, dtype=torch.long)
+    assert not torch.allclose(D(x, y0), D(x, y1))
+    with pytest.raises(ValueError, match="labels"):
+        D(x)
+
+
 def test_resnet_bad_arguments():
     with pytest.raises(ValueError, match="power of two"):
         NETS.build("resnet_g", resolution=24)

@@ -28,7 +28,13 @@ import torch
 from torch import nn
 
 from ..registry import NETS
-from .layers import mixture_groups, mixture_onehot, spectral_norm, split_code_heads
+from .layers import (
+    ConditionalBatchNorm2d,
+    mixture_groups,
+    mixture_onehot,
+    spectral_norm,
+    split_code_heads,
+)
 
 
 def _levels(resolution: int) -> int:
@@ -44,7 +50,7 @@ def init_dcgan_weights(m: nn.Module) -> None:
         nn.init.normal_(m.weight, 0.0, 0.02)
         if m.bias is not None:
             nn.init.zeros_(m.bias)
-    elif isinstance(m, nn.BatchNorm2d):
+    elif isinstance(m, nn.BatchNorm2d) and m.affine:  # conditional BN: its embeddings set scale / shift
         nn.init.normal_(m.weight, 1.0, 0.02)
         nn.init.zeros_(m.bias)
 
@@ -53,28 +59,35 @@ def init_dcgan_weights(m: nn.Module) -> None:
 class DCGANGenerator(nn.Module):
     def __init__(self, z_dim: int = 100, resolution: int = 32, channels: int = 3, ngf: int = 64,
                  num_classes: int = 0, max_channels: int = 512, mixture: int | list[int] = 0,
-                 out_conv: bool = False):
+                 out_conv: bool = False, cbn: bool = False):
         """``mixture``: K or group sizes [K1, K2, ...]: a mixture of generators sharing all but
         the first layer, the components picked from z's first coordinates
         (:func:`gankit.nets.layers.mixture_onehot`; not in DCGAN, off by default).
         ``out_conv``: the last transposed conv keeps ``ngf / 2`` channels (BN, ReLU) and a 3x3
         conv makes the image, as the "standard CNN" generator of Miyato et al. 2018 (table 3a;
-        chainer-gan-lib's DCGANGenerator); off: the pytorch/examples layout and its keys."""
+        chainer-gan-lib's DCGANGenerator); off: the pytorch/examples layout and its keys.
+        ``cbn``: with ``num_classes``, the label sets every batch norm's scale and shift
+        (conditional BN, Miyato & Koyama 2018's G) instead of being concatenated to z."""
         super().__init__()
         self.z_dim, self.num_classes = z_dim, num_classes
+        self.cbn = bool(cbn and num_classes)
         self.mixture_groups = mixture_groups(mixture, z_dim)
         n = _levels(resolution)
         widths = [min(ngf * 2 ** (n - 1 - i), max_channels) for i in range(n)]  # 4x4 ... R/2
+
+        def bn(c: int) -> nn.Module:
+            return ConditionalBatchNorm2d(c, num_classes) if self.cbn else nn.BatchNorm2d(c)
+
         layers: list[nn.Module] = [
-            nn.ConvTranspose2d(z_dim + num_classes, widths[0], 4, 1, 0, bias=False),
-            nn.BatchNorm2d(widths[0]),
+            nn.ConvTranspose2d(z_dim + (0 if self.cbn else num_classes), widths[0], 4, 1, 0, bias=False),
+            bn(widths[0]),
             nn.ReLU(True),
         ]
         for a, b in itertools.pairwise(widths):
-            layers += [nn.ConvTranspose2d(a, b, 4, 2, 1, bias=False), nn.BatchNorm2d(b), nn.ReLU(True)]
+            layers += [nn.ConvTranspose2d(a, b, 4, 2, 1, bias=False), bn(b), nn.ReLU(True)]
         if out_conv:
             last = max(widths[-1] // 2, 1)
-            layers += [nn.ConvTranspose2d(widths[-1], last, 4, 2, 1, bias=False), nn.BatchNorm2d(last), nn.ReLU(True),
+            layers += [nn.ConvTranspose2d(widths[-1], last, 4, 2, 1, bias=False), bn(last), nn.ReLU(True),
                        nn.Conv2d(last, channels, 3, 1, 1), nn.Tanh()]
         else:
             layers += [nn.ConvTranspose2d(widths[-1], channels, 4, 2, 1, bias=False), nn.Tanh()]
@@ -84,6 +97,11 @@ class DCGANGenerator(nn.Module):
     def forward(self, z: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
         if self.mixture_groups:
             z, _ = mixture_onehot(z, self.mixture_groups)
+        if self.cbn:
+            h = z[:, :, None, None]
+            for m in self.net:
+                h = m(h, y) if isinstance(m, ConditionalBatchNorm2d) else m(h)
+            return h  # [N, C, R, R]
         if self.num_classes:
             z = torch.cat([z, nn.functional.one_hot(y, self.num_classes).to(z.dtype)], 1)
         return self.net(z[:, :, None, None])  # [N, C, R, R]
@@ -151,14 +169,18 @@ def _normal(m: nn.Module, sn: bool) -> nn.Module:
 
 @NETS.register("sndcgan_d")
 class SNDCGANDiscriminator(nn.Module):
+    projection = True  # num_classes > 0 conditions D by projection (the `projection` recipe checks)
+
     def __init__(self, resolution: int = 32, channels: int = 3, ndf: int = 64, max_channels: int = 512,
-                 slope: float = 0.1, sn: bool = True):
+                 slope: float = 0.1, sn: bool = True, num_classes: int = 0):
         """Widths ``ndf * 2**i`` (capped at ``max_channels``) from full resolution down to 4x4:
         ndf = 64 at 32 px is the paper's 64-128-256-512. ``slope``: the leaky ReLU's (the
         paper's table: 0.1; chainer's default, which the authors' code leaves in place, is 0.2).
         ``sn=False``: the same layers without spectral norm (chainer-gan-lib's WGANDiscriminator,
-        which its WGAN-GP, DRAGAN and Cramer GAN train)."""
+        which its WGAN-GP, DRAGAN and Cramer GAN train). ``num_classes``: the projection head
+        ``+ <embed(y), phi(x)>`` on the linear layer's input (Miyato & Koyama 2018, sec. 3)."""
         super().__init__()
+        self.num_classes = num_classes
         n = _levels(resolution)
         widths = [min(ndf * 2**i, max_channels) for i in range(n + 1)]  # R ... 4x4
         act = lambda: nn.LeakyReLU(slope, True)
@@ -168,6 +190,17 @@ class SNDCGANDiscriminator(nn.Module):
             layers += [norm(nn.Conv2d(a, b, 4, 2, 1)), act(), norm(nn.Conv2d(b, b, 3, 1, 1)), act()]
         self.net = nn.Sequential(*layers, nn.Flatten())
         self.fc = norm(nn.Linear(widths[-1] * 16, 1))
+        self.embed = None
+        if num_classes:
+            self.embed = nn.Embedding(num_classes, widths[-1] * 16)
+            nn.init.normal_(self.embed.weight, 0.0, 0.02)
+            self.embed = spectral_norm(self.embed) if sn else self.embed
 
     def forward(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
-        return self.fc(self.net(x)).flatten()  # [N] logits
+        feat = self.net(x)  # [N, 16 * widths[-1]] phi(x)
+        logit = self.fc(feat).flatten()  # [N]
+        if self.embed is not None:
+            if y is None:
+                raise ValueError("this discriminator has a projection head: pass labels y")
+            logit = logit + (self.embed(y) * feat).sum(1)  # + y^T V phi(x)
+        return logit
