@@ -75,7 +75,8 @@ def test_measured_peak_and_efficiency():
 # the per-family workloads: recipe, G, D of `gankit train --recipe R --data digits`
 FAMILIES = {
     "dcgan-digits": ("dcgan", "dcgan_g", "dcgan_d"),
-    "sngan-digits": ("sngan", "resnet_g", "resnet_d"),
+    "sngan-digits": ("sngan", "dcgan_g", "sndcgan_d"),
+    "resnet-digits": ("sngan", "resnet_g", "resnet_d"),
     "biggan-digits": ("biggan", "biggan_g", "biggan_d"),
     "progan-digits": ("progan", "progan_g", "progan_d"),
     "stylegan2-digits": ("stylegan2", "stylegan2_g", "stylegan2_d"),
@@ -102,11 +103,12 @@ def test_family_workloads_are_the_one_flag_digits_runs(name):
     """Each family workload trains exactly what `gankit train --recipe R --data digits` trains:
     the same recipe, nets, data (resolution, batch size), loss, optimisers, options, schedules and
     per-step loop settings; only the loop's length and its logging/sampling differ. r3gan-digits
-    adds its own nets (the one-flag preset trains DCGAN nets): the workload is that run + them."""
+    and resnet-digits add the nets their one-flag presets no longer train (R3GAN's own; SNGAN's
+    CIFAR ResNets with 5 D steps): the workload is that run + them."""
     recipe, g, d = FAMILIES[name]
     w = WORKLOADS[name]
     assert (w.recipe, w.data, w.naive) == (recipe, "digits", False)
-    assert not w.overrides or name == "r3gan-digits"
+    assert not w.overrides or name in ("r3gan-digits", "resnet-digits")
     cfg, ref = workload_config(w), build_config(recipe=recipe, data="digits", overrides=w.overrides)
     assert (cfg.recipe, cfg.G.name, cfg.D.name) == (recipe, g, d)
     for key in ("data", "G", "D", "loss", "optim_g", "optim_d", "options", "schedule", "augment"):

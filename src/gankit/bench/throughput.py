@@ -9,9 +9,11 @@ hits both. Reported: the median of several timed windows after warm-up (as image
 seconds per training step in the chosen clock), and the ratio gankit / naive.
 
 The per-family workloads (group ``families``: ``dcgan-digits``, ``sngan-digits``,
-``biggan-digits``, ``progan-digits``, ``stylegan2-digits``, ``r3gan-digits``) have no naive
-reference: each is its family's ``gankit train --recipe R --data digits`` config unchanged
-(``build_config(recipe=R, data="digits")``, the preset's nets, resolution and batch size), and
+``resnet-digits``, ``biggan-digits``, ``progan-digits``, ``stylegan2-digits``, ``r3gan-digits``)
+have no naive reference: each is its family's ``gankit train --recipe R --data digits`` config
+unchanged (``build_config(recipe=R, data="digits")``, the preset's nets, resolution and batch
+size; ``resnet-digits`` and ``r3gan-digits`` swap in the ResNet / R3GAN nets that the sngan and
+r3gan digits presets no longer train), and
 one step is one full ``Trainer.train_step`` (all its D steps and the G step; lazy regularizers
 at their intervals) plus the per-step hooks (EMA). ProGAN is timed in its last growth phase
 (fully grown, no fade-in): the trainer's step counter starts at that phase's first step.
@@ -25,6 +27,7 @@ the naive loop), measured in this process.
 from __future__ import annotations
 
 import copy
+import itertools
 import math
 import statistics
 import tempfile
@@ -87,8 +90,15 @@ WORKLOADS = {
         "non-saturating loss, 1 D step, G_ema 0.999", naive=False),
     "sngan-digits": Workload(
         "sngan-digits", "sngan", "digits", [],
-        "sngan on digits (sngan + sngan-digits presets): ResNet G and spectral-norm ResNet D, width 32, z 128, "
-        "32 px, batch 64, hinge loss, 5 D steps (5 batches) per G step, G on fresh z", naive=False),
+        "sngan on digits (sngan + sngan-digits presets): SNGAN's standard CNN, DCGAN-style G ngf 32 with a 3x3 "
+        "output conv, spectral-norm D (3x3 + 4x4/2 convs per scale) ndf 16, z 128, 32 px, batch 64, hinge loss, "
+        "1 D step, G on fresh z, G_ema", naive=False),
+    "resnet-digits": Workload(
+        "resnet-digits", "sngan", "digits", ["G.name=resnet_g", "D.name=resnet_d", "G.kwargs={z_dim: 128, ngf: 32}",
+                                            "D.kwargs={ndf: 32, sn: true}", "loop.d_steps=5"],
+        "sngan on digits with its CIFAR ResNets (the sngan-digits preset trains the standard CNN; wgan-gp's and "
+        "projection's presets are ResNets): ResNet G and spectral-norm ResNet D, width 32, z 128, 32 px, "
+        "batch 64, hinge loss, 5 D steps (5 batches) per G step, G on fresh z", naive=False),
     "biggan-digits": Workload(
         "biggan-digits", "biggan", "digits", [],
         "biggan on digits (biggan + biggan-digits presets): class-conditional BigGAN nets ch 32, shared embedding 128, z 128, "
@@ -146,7 +156,7 @@ def _gankit_rates(cfg, steps: int, warmup: int, window: int, start: int = 0) -> 
         tr.step = start
         tr.run()
     bs = cfg.data.batch_size
-    return [window * bs / (b - a) for a, b in zip(stamps, stamps[1:])]
+    return [window * bs / (b - a) for a, b in itertools.pairwise(stamps)]
 
 
 def make_naive(cfg, nets: dict, data):

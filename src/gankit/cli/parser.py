@@ -200,7 +200,7 @@ def build_parser() -> argparse.ArgumentParser:
                        "training step per architecture family (FLOPs, % of peak)")
     b.add_argument("--workloads", help="comma-separated workloads or groups (default: naive). Workloads: "
                    "dcgan32, stylegan2, pix2pix (each vs its naive loop); dcgan-digits, sngan-digits, "
-                   "biggan-digits, progan-digits, stylegan2-digits, r3gan-digits (gankit only). Groups: naive "
+                   "resnet-digits, biggan-digits, progan-digits, stylegan2-digits, r3gan-digits (gankit only). Groups: naive "
                    "(the first three), families (the -digits ones), all")
     b.add_argument("--steps", type=int, default=60, help="steps per timed run (the first --warmup are not timed)")
     b.add_argument("--warmup", type=int, default=10, help="untimed warm-up steps of each run")

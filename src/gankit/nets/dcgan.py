@@ -196,11 +196,11 @@ class SNDCGANDiscriminator(nn.Module):
             nn.init.normal_(self.embed.weight, 0.0, 0.02)
             self.embed = spectral_norm(self.embed) if sn else self.embed
 
-    def forward(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, y: torch.Tensor | None = None, heads: bool = False):
         feat = self.net(x)  # [N, 16 * widths[-1]] phi(x)
         logit = self.fc(feat).flatten()  # [N]
         if self.embed is not None:
             if y is None:
                 raise ValueError("this discriminator has a projection head: pass labels y")
             logit = logit + (self.embed(y) * feat).sum(1)  # + y^T V phi(x)
-        return logit
+        return {"logit": logit, "features": feat} if heads else logit  # features: for CR / feature matching

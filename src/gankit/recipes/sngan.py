@@ -15,7 +15,17 @@ class SNGAN(AdversarialRecipe):
 
     G trains on fresh z (``loop.g_fresh``) as theirs. Where it departs from the authors' code:
     widths 64 (theirs: G 256, D 128) for a CPU; G's batch is the D batch (64) where theirs
-    draws ``n_gen_samples`` = 2 x batch."""
+    draws ``n_gen_samples`` = 2 x batch.
+
+    The digits preset (``presets/sngan-digits.yaml``) trains the paper's other net instead, its
+    "standard CNN" (table 3: ``dcgan_g(out_conv=True)`` and ``sndcgan_d``), with the optimiser
+    of the authors' standard-CNN run (chainer-gan-lib ``example.sh``: n_dis 1, Adam 2e-4 betas
+    (0.5, 0.999)): the ResNet's step costs ~15x more, too much for 20 CPU-minutes. Departures
+    there: D at a quarter of their width (ndf 16), G at half (ngf 32), 12,000 G steps (theirs
+    100,000), hinge loss (their standard-CNN script trains the plain GAN loss; the paper reports
+    both), the lr decayed to 0 (theirs constant), G_ema 0.999 (theirs none), z ~ N(0, I) (their
+    DCGANGenerator draws U(-1, 1)), leaky ReLU 0.1 as the paper's table (their code: chainer's
+    default 0.2)."""
 
     name = "sngan"
     description = "Miyato et al. 2018: ResNet G/D, spectral norm on D, hinge loss, Adam 2e-4 (0, 0.9), 5 D steps"
