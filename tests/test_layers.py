@@ -255,6 +255,26 @@ def test_standard_cnn_projection_and_conditional_bn():
         D(x)
 
 
+def test_sagan_on_the_standard_cnn():
+    """SAGAN's nets on the standard CNN: a self-attention block after the layer of the asked
+    size in G and in D, spectral norm on every conv of G (SAGAN normalises both nets), and a
+    size the net does not have is an error naming the sizes it has."""
+    G = NETS.build("dcgan_g", z_dim=8, resolution=32, channels=1, ngf=8, out_conv=True, sn=True, attention_res=16)
+    D = NETS.build("sndcgan_d", resolution=32, channels=1, ndf=8, attention_res=16)
+    kinds = [type(m) for m in G.net]
+    i = kinds.index(SelfAttention)
+    assert G.net[i].gamma.shape == () and G.net[i - 3].weight.shape[1] == 8  # after the 8 -> 16 px layer (8 channels)
+    convs = [m for m in G.net if isinstance(m, (torch.nn.Conv2d, torch.nn.ConvTranspose2d))]
+    assert all(hasattr(m, "parametrizations") for m in convs)
+    assert sum(isinstance(m, SelfAttention) for m in D.net) == 1
+    x = G(torch.randn(3, 8))
+    assert x.shape == (3, 1, 32, 32) and D(x).shape == (3,)
+    with pytest.raises(ValueError, match=r"\[8, 16, 32\]"):
+        NETS.build("dcgan_g", z_dim=8, resolution=32, ngf=8, out_conv=True, attention_res=4)
+    with pytest.raises(ValueError, match="attention_res"):
+        NETS.build("sndcgan_d", resolution=32, ndf=8, attention_res=4)
+
+
 def test_resnet_bad_arguments():
     with pytest.raises(ValueError, match="power of two"):
         NETS.build("resnet_g", resolution=24)

@@ -30,6 +30,7 @@ from torch import nn
 from ..registry import NETS
 from .layers import (
     ConditionalBatchNorm2d,
+    SelfAttention,
     mixture_groups,
     mixture_onehot,
     spectral_norm,
@@ -46,6 +47,8 @@ def _levels(resolution: int) -> int:
 
 def init_dcgan_weights(m: nn.Module) -> None:
     """N(0, 0.02) conv weights, N(1, 0.02) BN scales, as in the DCGAN paper."""
+    if hasattr(m, "parametrizations"):  # spectrally normalised already (self-attention): keeps its init
+        return
     if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear)):
         nn.init.normal_(m.weight, 0.0, 0.02)
         if m.bias is not None:
@@ -59,7 +62,7 @@ def init_dcgan_weights(m: nn.Module) -> None:
 class DCGANGenerator(nn.Module):
     def __init__(self, z_dim: int = 100, resolution: int = 32, channels: int = 3, ngf: int = 64,
                  num_classes: int = 0, max_channels: int = 512, mixture: int | list[int] = 0,
-                 out_conv: bool = False, cbn: bool = False):
+                 out_conv: bool = False, cbn: bool = False, sn: bool = False, attention_res: int = 0):
         """``mixture``: K or group sizes [K1, K2, ...]: a mixture of generators sharing all but
         the first layer, the components picked from z's first coordinates
         (:func:`gankit.nets.layers.mixture_onehot`; not in DCGAN, off by default).
@@ -67,7 +70,9 @@ class DCGANGenerator(nn.Module):
         conv makes the image, as the "standard CNN" generator of Miyato et al. 2018 (table 3a;
         chainer-gan-lib's DCGANGenerator); off: the pytorch/examples layout and its keys.
         ``cbn``: with ``num_classes``, the label sets every batch norm's scale and shift
-        (conditional BN, Miyato & Koyama 2018's G) instead of being concatenated to z."""
+        (conditional BN, Miyato & Koyama 2018's G) instead of being concatenated to z.
+        ``sn``: spectral norm on every conv (SAGAN normalises G too); ``attention_res``: a
+        self-attention block after the layer of that size (SAGAN; 0: none)."""
         super().__init__()
         self.z_dim, self.num_classes = z_dim, num_classes
         self.cbn = bool(cbn and num_classes)
@@ -75,24 +80,36 @@ class DCGANGenerator(nn.Module):
         n = _levels(resolution)
         widths = [min(ngf * 2 ** (n - 1 - i), max_channels) for i in range(n)]  # 4x4 ... R/2
 
+        sizes = [4 * 2**i for i in range(n + bool(out_conv))]  # hidden layer sizes: 4 ... R/2 (R with out_conv)
+        if attention_res and attention_res not in sizes[1:]:
+            raise ValueError(f"attention_res must be one of {sizes[1:]} (G's layer sizes at resolution "
+                             f"{resolution}), got {attention_res}")
+
         def bn(c: int) -> nn.Module:
             return ConditionalBatchNorm2d(c, num_classes) if self.cbn else nn.BatchNorm2d(c)
+
+        def attn(size: int, c: int) -> list[nn.Module]:
+            return [SelfAttention(c, sn=sn)] if size == attention_res else []
 
         layers: list[nn.Module] = [
             nn.ConvTranspose2d(z_dim + (0 if self.cbn else num_classes), widths[0], 4, 1, 0, bias=False),
             bn(widths[0]),
             nn.ReLU(True),
         ]
-        for a, b in itertools.pairwise(widths):
-            layers += [nn.ConvTranspose2d(a, b, 4, 2, 1, bias=False), bn(b), nn.ReLU(True)]
+        for i, (a, b) in enumerate(itertools.pairwise(widths)):
+            layers += [nn.ConvTranspose2d(a, b, 4, 2, 1, bias=False), bn(b), nn.ReLU(True), *attn(sizes[i + 1], b)]
         if out_conv:
             last = max(widths[-1] // 2, 1)
             layers += [nn.ConvTranspose2d(widths[-1], last, 4, 2, 1, bias=False), bn(last), nn.ReLU(True),
-                       nn.Conv2d(last, channels, 3, 1, 1), nn.Tanh()]
+                       *attn(resolution, last), nn.Conv2d(last, channels, 3, 1, 1), nn.Tanh()]
         else:
             layers += [nn.ConvTranspose2d(widths[-1], channels, 4, 2, 1, bias=False), nn.Tanh()]
         self.net = nn.Sequential(*layers)
         self.apply(init_dcgan_weights)
+        if sn:  # after the init: it draws the raw weights that spectral norm then divides
+            for m in self.net:
+                if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d)):
+                    spectral_norm(m)
 
     def forward(self, z: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
         if self.mixture_groups:
@@ -172,22 +189,28 @@ class SNDCGANDiscriminator(nn.Module):
     projection = True  # num_classes > 0 conditions D by projection (the `projection` recipe checks)
 
     def __init__(self, resolution: int = 32, channels: int = 3, ndf: int = 64, max_channels: int = 512,
-                 slope: float = 0.1, sn: bool = True, num_classes: int = 0):
+                 slope: float = 0.1, sn: bool = True, num_classes: int = 0, attention_res: int = 0):
         """Widths ``ndf * 2**i`` (capped at ``max_channels``) from full resolution down to 4x4:
         ndf = 64 at 32 px is the paper's 64-128-256-512. ``slope``: the leaky ReLU's (the
         paper's table: 0.1; chainer's default, which the authors' code leaves in place, is 0.2).
         ``sn=False``: the same layers without spectral norm (chainer-gan-lib's WGANDiscriminator,
         which its WGAN-GP, DRAGAN and Cramer GAN train). ``num_classes``: the projection head
-        ``+ <embed(y), phi(x)>`` on the linear layer's input (Miyato & Koyama 2018, sec. 3)."""
+        ``+ <embed(y), phi(x)>`` on the linear layer's input (Miyato & Koyama 2018, sec. 3).
+        ``attention_res``: a self-attention block after the scale of that size (SAGAN; 0: none)."""
         super().__init__()
         self.num_classes = num_classes
         n = _levels(resolution)
         widths = [min(ndf * 2**i, max_channels) for i in range(n + 1)]  # R ... 4x4
         act = lambda: nn.LeakyReLU(slope, True)
         norm = lambda m: _normal(m, sn)
+        sizes = [resolution // 2**i for i in range(1, n + 1)]  # after each scale: R/2 ... 4
+        if attention_res and attention_res not in sizes[:-1]:
+            raise ValueError(f"attention_res must be one of {sizes[:-1]} (D's feature sizes at resolution "
+                             f"{resolution}), got {attention_res}")
         layers: list[nn.Module] = [norm(nn.Conv2d(channels, widths[0], 3, 1, 1)), act()]
-        for a, b in itertools.pairwise(widths):
+        for size, (a, b) in zip(sizes, itertools.pairwise(widths)):
             layers += [norm(nn.Conv2d(a, b, 4, 2, 1)), act(), norm(nn.Conv2d(b, b, 3, 1, 1)), act()]
+            layers += [SelfAttention(b, sn=sn)] if size == attention_res else []
         self.net = nn.Sequential(*layers, nn.Flatten())
         self.fc = norm(nn.Linear(widths[-1] * 16, 1))
         self.embed = None
