@@ -212,6 +212,23 @@ def test_wgan_clips_critic_weights(tmp_path):
     assert max(p.abs().max().item() for p in nets["D"].parameters()) <= 0.01 + 1e-7
 
 
+def test_wgan_critic_bursts_as_the_authors_code(tmp_path, monkeypatch):
+    """WGAN's critic trains 100 steps before each of the first 25 G steps and every 500th
+    (WassersteinGAN main.py's Diters), n_critic otherwise; ``options.critic_bursts=false``
+    keeps n_critic throughout. Counted where the critic steps: the clipping after each one."""
+    from gankit.recipes.wgan import WGAN, critic_steps
+
+    assert [critic_steps(s, 5) for s in (0, 24, 25, 499, 500, 501, 1000)] == [100, 100, 5, 5, 100, 5, 100]
+    calls = []
+    clip = WGAN.d_after_step
+    monkeypatch.setattr(WGAN, "d_after_step", lambda self, ctx: (calls.append(ctx.step), clip(self, ctx)))
+    train_small(tmp_path / "bursts", "wgan", "ring8", None, steps=2)
+    assert len(calls) == 200 and calls.count(0) == calls.count(1) == 100
+    calls.clear()
+    train_small(tmp_path / "plain", "wgan", "ring8", None, steps=2, extra=("options.critic_bursts=false",))
+    assert len(calls) == 10  # n_critic = 5, as the preset
+
+
 def test_wgan_gp_penalty_on_by_default(tmp_path):
     rec, _, _ = resolved(small_config("wgan-gp", "ring8", None, extra=("loss.kwargs={}",)))
     assert [r.key for r in rec.regs] == ["gp"] and rec.regs[0].weight == 10.0

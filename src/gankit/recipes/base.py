@@ -34,7 +34,8 @@ class Phase:
 
     ``compute(ctx)`` returns ``{"loss": scalar tensor, "<log key>": value, ...}``; the loop
     backpropagates ``loss`` into the nets of optimizer ``opt`` and steps it. The phase runs
-    on steps where ``step % interval == 0``, ``repeats`` times (each on a fresh batch).
+    on steps where ``step % interval == 0``, ``repeats`` times (each on a fresh batch), or
+    ``repeats_at(step)`` times where that is given (WGAN's critic bursts).
     ``after_step(ctx)``, if given, runs right after the optimizer step, without grad (e.g.
     WGAN weight clipping, a constraint on the weights rather than a loss).
     """
@@ -45,6 +46,11 @@ class Phase:
     interval: int = 1
     repeats: int = 1
     after_step: Callable[["StepContext"], None] | None = None
+    repeats_at: Callable[[int], int] | None = None
+
+    def times(self, step: int) -> int:
+        """How many times the phase runs at ``step``."""
+        return self.repeats_at(step) if self.repeats_at is not None else self.repeats
 
 
 class StepContext:

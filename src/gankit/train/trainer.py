@@ -214,7 +214,8 @@ class Trainer:
         ctxs, logs, any_bad = None, {}, False
         prev_opt = None
         for i, ph in enumerate(active):
-            for r in range(ph.repeats):
+            times = ph.times(step)
+            for r in range(times):
                 # a step's first phase and every extra repeat: new batch; with loop.g_fresh also
                 # the first G phase after a D phase (StyleGAN2, sngan_projection: G trains on new z)
                 if ctxs is None or r > 0 or (lp.g_fresh and ph.opt == "G" and prev_opt != "G"):
@@ -224,7 +225,7 @@ class Trainer:
                 # phase that follows reuses it instead of running G again. (Not with
                 # accumulation, which exists to save memory: holding several graphs would not.)
                 if (self.recipe.share_fake and not lp.g_fresh and lp.accumulate == 1 and ph.opt != "G"
-                        and r == ph.repeats - 1
+                        and r == times - 1
                         and not ctxs[0].has_fake and any(p.opt == "G" for p in active[i + 1:])):
                     set_requires_grad(self.group_params["G"], True)
                     with self.precision.autocast():
