@@ -195,7 +195,9 @@ class SNDCGANDiscriminator(nn.Module):
         paper's table: 0.1; chainer's default, which the authors' code leaves in place, is 0.2).
         ``sn=False``: the same layers without spectral norm (chainer-gan-lib's WGANDiscriminator,
         which its WGAN-GP, DRAGAN and Cramer GAN train). ``num_classes``: the projection head
-        ``+ <embed(y), phi(x)>`` on the linear layer's input (Miyato & Koyama 2018, sec. 3).
+        ``+ <embed(y), phi(x)>`` (Miyato & Koyama 2018, sec. 3) with phi the last features summed
+        over positions, as the authors' ResNet D (an embedding of the flattened 4x4 features made
+        D win outright on digits: class acc 0.998 but recall 0.07, FID 10.7 at 12,000 steps).
         ``attention_res``: a self-attention block after the scale of that size (SAGAN; 0: none)."""
         super().__init__()
         self.num_classes = num_classes
@@ -215,7 +217,7 @@ class SNDCGANDiscriminator(nn.Module):
         self.fc = norm(nn.Linear(widths[-1] * 16, 1))
         self.embed = None
         if num_classes:
-            self.embed = nn.Embedding(num_classes, widths[-1] * 16)
+            self.embed = nn.Embedding(num_classes, widths[-1])
             nn.init.normal_(self.embed.weight, 0.0, 0.02)
             self.embed = spectral_norm(self.embed) if sn else self.embed
 
@@ -225,5 +227,6 @@ class SNDCGANDiscriminator(nn.Module):
         if self.embed is not None:
             if y is None:
                 raise ValueError("this discriminator has a projection head: pass labels y")
-            logit = logit + (self.embed(y) * feat).sum(1)  # + y^T V phi(x)
+            pooled = feat.view(len(feat), -1, 16).sum(2)  # [N, widths[-1]] summed over the 4x4 positions
+            logit = logit + (self.embed(y) * pooled).sum(1)  # + y^T V phi(x)
         return {"logit": logit, "features": feat} if heads else logit  # features: for CR / feature matching
