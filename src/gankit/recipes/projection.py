@@ -19,7 +19,11 @@ class Projection(AdversarialRecipe):
     over it (theirs 50,000); G's batch is the D batch (64) where theirs draws ``n_gen_samples``
     = 128; the digits preset samples a G_ema 0.999 (theirs none); D's last linear layer has a
     bias (theirs none). Hinge loss, Adam 2e-4 (0, 0.9), n_dis 5, batch 64, z of 128, the Glorot
-    init and spectral norm on D only match."""
+    init and spectral norm on D only match.
+
+    The digits preset keeps the projection D, conditional-BN G and hinge loss but on SNGAN's
+    standard CNN (``sndcgan_d`` with ``num_classes``, ``dcgan_g`` with ``cbn``) and its authors'
+    optimiser (n_dis 1, betas (0.5, 0.999)), since the ResNet step is ~15x the cost."""
 
     name = "projection"
     description = "Miyato & Koyama 2018: class-conditional, projection D + conditional-BN G, SN ResNets, hinge"
