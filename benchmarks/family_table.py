@@ -23,14 +23,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import statistics
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 import stacked
-from modes2d import parse_spec
+from modes2d import parse_spec, split_specs
 
 CONDITIONAL = {"cgan", "acgan", "projection", "biggan"}
 LOOSE = {"gan": 10.0, "wgan": 10.0}  # the MLP GAN and weight clipping: FID <= 10
@@ -127,7 +126,7 @@ def main(argv=None) -> int:
     p.add_argument("--montage", metavar="PNG", help="also draw 16 samples of each family's first seed here")
     a = p.parse_args(argv)
     out, seeds, rows = Path(a.out), [int(s) for s in a.seeds.split(",")], []
-    for spec in re.split(r",(?![^\[{]*[\]}])", a.recipes):  # commas inside [..] / {..} are values
+    for spec in split_specs(a.recipes):
         name = parse_spec(spec)[0]
         if a.table_only:
             results = [json.loads(f.read_text()) for s in seeds if (f := out / name / f"seed{s}" / "result.json").is_file()]

@@ -26,6 +26,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import re
 import statistics
 import sys
 import time
@@ -37,6 +38,12 @@ RECIPES = ["gan", "wgan-gp", "pacgan", "recommended"]
 DATA = ["grid25", "ring8"]
 COMMON = ["loop.threads=1", "loop.progress=false", "loop.tensorboard=false", "loop.keep_checkpoints=1"]
 KEYS = ["modes", "high_quality", "reverse_kl", "wall_s", "cpu_s"]  # the table's columns (mean ± std)
+
+
+def split_specs(text: str) -> list[str]:
+    """A comma list of specs -> the specs; a comma inside ``[..]`` or ``{..}`` belongs to a value
+    (``NAME=RECIPE+optim_g.betas=[0.5, 0.999]+D.kwargs={ndf: 16, sn: true}``)."""
+    return re.split(r",(?![^\[{]*[\]}])", text)
 
 
 def parse_spec(spec: str) -> tuple[str, str | None, list[str]]:
@@ -200,7 +207,7 @@ def main(argv=None) -> int:
     a = p.parse_args(argv)
     out = Path(a.out)
     out.mkdir(parents=True, exist_ok=True)
-    rows = sweep(a.recipes.split(","), a.data.split(","), [int(s) for s in a.seeds.split(",")], out,
+    rows = sweep(split_specs(a.recipes), a.data.split(","), [int(s) for s in a.seeds.split(",")], out,
                  steps=a.steps, n=a.n, plots=not a.no_plots, log=lambda m: print(m, file=sys.stderr, flush=True))
     print(table(rows))
     return 0

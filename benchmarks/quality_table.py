@@ -112,7 +112,7 @@ def main(argv=None) -> int:
     summary = {}
     for bench in a.bench.split(","):
         rows = {}
-        for spec in a.specs.split(","):
+        for spec in modes2d.split_specs(a.specs):
             name, recipe, _ = modes2d.parse_spec(spec)
             if not applies(recipe, bench):
                 continue

@@ -30,7 +30,7 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).parent))
-from modes2d import COMMON, _load, parse_spec  # noqa: E402
+from modes2d import COMMON, _load, parse_spec, split_specs  # noqa: E402
 
 RECIPES = ["dcgan", "pacgan"]
 N_EVAL = 26_000  # PacGAN / VEEGAN evaluation sample size
@@ -97,7 +97,7 @@ def main(argv=None) -> int:
     out = Path(a.out)
     out.mkdir(parents=True, exist_ok=True)
     results = []
-    for spec in a.recipes.split(","):
+    for spec in split_specs(a.recipes):
         name, recipe, over = parse_spec(spec)
         for seed in [int(s) for s in a.seeds.split(",")]:
             r = run_one(name, recipe, seed, over, out, steps=a.steps, n=a.n)

@@ -31,6 +31,7 @@ from ..registry import NETS
 from .layers import (
     ConditionalBatchNorm2d,
     SelfAttention,
+    maybe_sn,
     mixture_groups,
     mixture_onehot,
     spectral_norm,
@@ -181,7 +182,7 @@ def _normal(m: nn.Module, sn: bool) -> nn.Module:
     """N(0, 0.02) weights (the authors' initializer), zero bias, then spectral norm if ``sn``."""
     nn.init.normal_(m.weight, 0.0, 0.02)
     nn.init.zeros_(m.bias)
-    return spectral_norm(m) if sn else m
+    return maybe_sn(m, sn)
 
 
 @NETS.register("sndcgan_d")
@@ -217,9 +218,9 @@ class SNDCGANDiscriminator(nn.Module):
         self.fc = norm(nn.Linear(widths[-1] * 16, 1))
         self.embed = None
         if num_classes:
-            self.embed = nn.Embedding(num_classes, widths[-1])
-            nn.init.normal_(self.embed.weight, 0.0, 0.02)
-            self.embed = spectral_norm(self.embed) if sn else self.embed
+            embed = nn.Embedding(num_classes, widths[-1])
+            nn.init.normal_(embed.weight, 0.0, 0.02)
+            self.embed = maybe_sn(embed, sn)
 
     def forward(self, x: torch.Tensor, y: torch.Tensor | None = None, heads: bool = False):
         feat = self.net(x)  # [N, 16 * widths[-1]] phi(x)
