@@ -2,7 +2,7 @@ import pytest
 import torch
 
 from gankit.config import AugmentConfig
-from gankit.data.augment import ADA, DiffAugment, _cutout, _translation, build_augment
+from gankit.data.augment import ADA, DiffAugment, InstanceNoise, _cutout, _translation, build_augment
 from gankit.errors import UserError
 from gankit.presets import build_config
 from gankit.train import train
@@ -48,6 +48,32 @@ def test_ada_p_follows_overfitting_heuristic():
     assert y.shape == x.shape and not torch.allclose(y, x) and x.grad.abs().sum() > 0
 
 
+def test_instance_noise_has_the_configured_std_and_keeps_gradients():
+    torch.manual_seed(0)
+    x = torch.zeros(64, 1, 32, 32, requires_grad=True)
+    noise = build_augment(AugmentConfig(name="noise", p=0.3))
+    assert isinstance(noise, InstanceNoise)
+    y = noise(x)
+    assert y.std().item() == pytest.approx(0.3, rel=0.02) and abs(y.mean().item()) < 0.01
+    y.sum().backward()
+    assert torch.equal(x.grad, torch.ones_like(x))  # additive: D's gradient reaches G unchanged
+    noise.p = 0.0
+    assert torch.equal(noise(x), x)
+    with pytest.raises(UserError, match="instance noise's std"):
+        build_augment(AugmentConfig(name="noise", p=-0.1))
+
+
+def test_instance_noise_anneals_with_schedule_augment(tmp_path):
+    """schedule.augment scales the noise's std each step: linear to 0 reaches 0 at loop.steps."""
+    import json
+    over = SMALL + ["augment.name=noise", "augment.p=0.2", "schedule.augment.kind=linear",
+                    "schedule.augment.final=0", "loop.log_every=1"]
+    train(build_config(recipe="dcgan", steps=4, overrides=over), tmp_path / "run")
+    rows = [json.loads(line) for line in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
+    stds = [r["augment/noise_std"] for r in rows if "augment/noise_std" in r]
+    assert stds == pytest.approx([0.2, 0.15, 0.1, 0.05])  # the std each step's D saw
+
+
 def test_unknown_augmentation_and_policy_are_user_errors():
     with pytest.raises(UserError, match="unknown augmentation"):
         build_augment(AugmentConfig(name="mixup"))
@@ -55,7 +81,7 @@ def test_unknown_augmentation_and_policy_are_user_errors():
         build_augment(AugmentConfig(name="diffaugment", policy="color,blur"))
 
 
-@pytest.mark.parametrize("name", ["diffaugment", "ada"])
+@pytest.mark.parametrize("name", ["diffaugment", "ada", "noise"])
 def test_training_with_augmentation_resumes_exactly(tmp_path, name):
     over = SMALL + [f"augment.name={name}", "augment.p=0.5", "augment.ada_kimg=0.01", "augment.ada_interval=1"]
     train(build_config(recipe="dcgan", steps=4, overrides=over), tmp_path / "full")

@@ -70,11 +70,11 @@ class LossConfig:
 
 @dataclass
 class AugmentConfig:
-    """Augmentation of everything D sees (real and fake): DiffAugment or ADA."""
+    """Augmentation of everything D sees (real and fake): DiffAugment, ADA or instance noise."""
 
-    name: str = ""  # "" (none) | diffaugment | ada | ada-fixed
+    name: str = ""  # "" (none) | diffaugment | ada | ada-fixed | noise
     policy: str = "color,translation,cutout"  # DiffAugment transforms
-    p: float = 0.0  # ADA: initial (ada) or fixed (ada-fixed) probability
+    p: float = 0.0  # ADA: initial (ada) or fixed (ada-fixed) probability; noise: the std
     ada_target: float = 0.6  # ADA: target for r_t = E[sign(D(real))]
     ada_interval: int = 4  # ADA: adjust p every N D steps
     ada_kimg: float = 100.0  # ADA: thousands of images for p to go from 0 to 1
@@ -106,7 +106,8 @@ class SchedulesConfig:
     each fake batch G learns from (top-k training, Sinha et al. 2020: the fakes D scores most
     realistic; 1 = all of them, the default), ``beta2`` both Adam optimizers' second beta
     (R3GAN ramps it 0.9 -> 0.99: ``optim.betas[1]: 0.99`` with ``start: 0.90909, final: 1``),
-    ``augment`` the fixed augmentation probability ``augment.p`` (``augment.name: ada-fixed``)."""
+    ``augment`` the fixed augmentation probability ``augment.p`` (``augment.name: ada-fixed``) or
+    the instance noise's std (``augment.name: noise``)."""
 
     lr: ScheduleConfig = field(default_factory=ScheduleConfig)
     reg: ScheduleConfig = field(default_factory=ScheduleConfig)

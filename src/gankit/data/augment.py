@@ -1,4 +1,4 @@
-"""Augmentation for small data: DiffAugment and ADA, applied to everything D sees.
+"""Augmentation for small data: DiffAugment, ADA and instance noise, applied to everything D sees.
 
 Both augment real and fake images alike, differentiably, right before D (so G gets gradients
 through the augmentation and D never learns that the augmented images are "the real
@@ -15,6 +15,12 @@ every checkpoint, so resumed runs stay bit-exact.
   luma flip, hue rotation, saturation) fires with probability p, and p follows the overfitting
   heuristic r_t = E[sign(D(real))]: every ``interval`` steps p moves by
   ``sign(r_t - target) * images / (kimg * 1000)`` (sec. 3 of the paper, target 0.6).
+* Instance noise (Sonderby et al. 2017, "Amortised MAP inference for image super-resolution",
+  sec. 3.3; Arjovsky & Bottou 2017): Gaussian noise of std ``augment.p`` (in the [-1, 1] pixel
+  scale) added to every image D sees, so the real and fake distributions overlap and D's
+  gradient stays informative. Roth et al. 2017 derive a gradient-norm penalty on D as its
+  small-noise limit. Annealed with ``schedule.augment`` (e.g. ``linear`` to ``final: 0``), it
+  leaves the game unchanged at the end of the run.
 """
 from __future__ import annotations
 
@@ -109,6 +115,34 @@ class DiffAugment:
 
     def logs(self) -> dict:
         return {}
+
+
+# ------------------------------------------------------------------------ instance noise
+
+
+class InstanceNoise:
+    """``x + p * N(0, 1)`` on every image D sees (real or fake); ``p`` is the noise's std, which
+    ``schedule.augment`` scales over the run (the loop sets ``p``)."""
+
+    def __init__(self, std: float):
+        if not std >= 0:
+            raise UserError(f"augment.p is the instance noise's std: >= 0, got {std}")
+        self.p = float(std)
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        return x + self.p * torch.randn_like(x) if self.p > 0 else x
+
+    def observe(self, real_sign: float, n_images: int) -> None:  # the schedule sets p, not D
+        pass
+
+    def state(self) -> dict:
+        return {}
+
+    def load_state(self, state: dict) -> None:
+        pass
+
+    def logs(self) -> dict:
+        return {"augment/noise_std": self.p}
 
 
 # ------------------------------------------------------------------------------- ADA
@@ -236,6 +270,7 @@ def _hue_rotate(x: torch.Tensor, theta: torch.Tensor, axis: torch.Tensor) -> tor
 AUGMENTS.register("diffaugment", lambda a: DiffAugment(a.policy))
 AUGMENTS.register("ada", lambda a: ADA(a.ada_target, a.ada_interval, a.ada_kimg, a.p, adaptive=True))
 AUGMENTS.register("ada-fixed", lambda a: ADA(a.ada_target, a.ada_interval, a.ada_kimg, a.p, adaptive=False))
+AUGMENTS.register("noise", lambda a: InstanceNoise(a.p))
 
 
 def build_augment(acfg):

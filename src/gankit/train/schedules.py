@@ -5,7 +5,8 @@ trainer to every recipe: ``schedule.lr`` in :meth:`Trainer.lr_factor` (lr = opti
 factor x schedule), ``schedule.reg`` as ``StepContext.reg_scale`` (every regularizer weight), ``schedule.topk`` as
 ``StepContext.g_topk`` (the fraction of fakes in G's loss: top-k training, Sinha et al. 2020),
 ``schedule.beta2`` on the Adam optimizers' second beta (:meth:`Trainer.set_learning_rates`),
-``schedule.augment`` on a fixed augmentation probability (``augment.name: ada-fixed``).
+``schedule.augment`` on a fixed augmentation probability (``augment.name: ada-fixed``) or on
+the instance noise's std (``augment.name: noise``).
 With ``steps: 0`` a decay ends at ``loop.steps``; resuming with a larger ``--steps`` then
 stretches it, so pin ``steps`` to extend a run on the same schedule.
 
@@ -96,10 +97,10 @@ def check_all(cfg) -> None:
             raise UserError(f"schedule.beta2 takes {name}.betas[1] = {betas[1]} to "
                             f"{betas[1] * peak(b2):g}: Adam's beta2 must stay below 1")
     if not is_identity(cfg.schedule.augment):
-        if cfg.augment.name != "ada-fixed":
-            raise UserError("schedule.augment scales augment.p, which only augment.name: ada-fixed keeps fixed; "
-                            f"got augment.name {cfg.augment.name!r}")
-        if cfg.augment.p * peak(cfg.schedule.augment) > 1:
+        if cfg.augment.name not in ("ada-fixed", "noise"):
+            raise UserError("schedule.augment scales augment.p, which only augment.name: ada-fixed (a fixed "
+                            f"probability) or noise (the std) keeps fixed; got augment.name {cfg.augment.name!r}")
+        if cfg.augment.name == "ada-fixed" and cfg.augment.p * peak(cfg.schedule.augment) > 1:
             raise UserError(f"schedule.augment takes augment.p = {cfg.augment.p} above 1")
     tk = cfg.schedule.topk
     if tk.warmup:
