@@ -87,7 +87,23 @@ DIFFAUGMENT_POLICIES = {
 }
 
 
-class DiffAugment:
+class _Fixed:
+    """An augmentation that D's outputs do not steer (ADA's ``observe`` does): nothing to save."""
+
+    def observe(self, real_sign: float, n_images: int) -> None:
+        pass
+
+    def state(self) -> dict:
+        return {}
+
+    def load_state(self, state: dict) -> None:
+        pass
+
+    def logs(self) -> dict:
+        return {}
+
+
+class DiffAugment(_Fixed):
     """The same random transforms on every image D sees (real or fake), differentiably."""
 
     def __init__(self, policy: str = "color,translation,cutout"):
@@ -104,23 +120,11 @@ class DiffAugment:
             x = f(x)
         return x
 
-    def observe(self, real_sign: float, n_images: int) -> None:  # DiffAugment does not adapt
-        pass
-
-    def state(self) -> dict:
-        return {}
-
-    def load_state(self, state: dict) -> None:
-        pass
-
-    def logs(self) -> dict:
-        return {}
-
 
 # ------------------------------------------------------------------------ instance noise
 
 
-class InstanceNoise:
+class InstanceNoise(_Fixed):
     """``x + p * N(0, 1)`` on every image D sees (real or fake); ``p`` is the noise's std, which
     ``schedule.augment`` scales over the run (the loop sets ``p``)."""
 
@@ -131,15 +135,6 @@ class InstanceNoise:
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
         return x + self.p * torch.randn_like(x) if self.p > 0 else x
-
-    def observe(self, real_sign: float, n_images: int) -> None:  # the schedule sets p, not D
-        pass
-
-    def state(self) -> dict:
-        return {}
-
-    def load_state(self, state: dict) -> None:
-        pass
 
     def logs(self) -> dict:
         return {"augment/noise_std": self.p}
