@@ -83,7 +83,8 @@ def test_unknown_augmentation_and_policy_are_user_errors():
 
 @pytest.mark.parametrize("name", ["diffaugment", "ada", "noise"])
 def test_training_with_augmentation_resumes_exactly(tmp_path, name):
-    over = SMALL + [f"augment.name={name}", "augment.p=0.5", "augment.ada_kimg=0.01", "augment.ada_interval=1"]
+    over = SMALL + [f"augment.name={name}", "augment.p=0.5", "augment.ada_kimg=0.01", "augment.ada_interval=1",
+                    "schedule.augment.kind=constant"]  # the digits preset anneals its instance noise
     train(build_config(recipe="dcgan", steps=4, overrides=over), tmp_path / "full")
     train(build_config(recipe="dcgan", steps=2, overrides=over), tmp_path / "half")
     train(build_config(recipe="dcgan", steps=4, overrides=over), tmp_path / "half", resume=True)
@@ -92,3 +93,19 @@ def test_training_with_augmentation_resumes_exactly(tmp_path, name):
     a, b = load(tmp_path / "full"), load(tmp_path / "half")
     for k, v in a.nets["D"].state_dict().items():
         assert torch.equal(v, b.nets["D"].state_dict()[k]), k
+
+
+@pytest.mark.parametrize("recipe", ["dcgan", "lsgan", "hinge", "pacgan"])
+def test_unconditional_dcgan_family_digits_presets_anneal_instance_noise(recipe):
+    """The one-flag digits runs of the DCGAN-net families add instance noise (std 0.7) to all D
+    sees and anneal it linearly to 0 (issue #28: without it they stalled near FID 13)."""
+    cfg = build_config(recipe=recipe, data="digits")
+    assert (cfg.augment.name, cfg.augment.p) == ("noise", 0.7)
+    assert (cfg.schedule.augment.kind, cfg.schedule.augment.final) == ("linear", 0.0)
+    assert (cfg.G.name, cfg.D.name) == ("dcgan_g", "dcgan_d")
+
+
+def test_acgan_digits_preset_anneals_instance_noise():
+    """acgan's one-flag digits run: instance noise of std 0.5, annealed linearly to 0."""
+    cfg = build_config(recipe="acgan", data="digits")
+    assert (cfg.augment.name, cfg.augment.p, cfg.schedule.augment.kind) == ("noise", 0.5, "linear")

@@ -18,7 +18,9 @@ class PacGAN(AdversarialRecipe):
     per D step (their code's note: "different from paper"), we one; their z is uniform on
     [-1, 1], ours N(0, I); they run 28 px, 5x5 kernels, widths 64-512 for 50 epochs (~100,000
     steps), our presets 32 px, 4x4 kernels, half widths (ngf = ndf = 32) and a few thousand
-    steps, for a CPU (the digits preset also a G_ema 0.999). As theirs, G trains on the D step's
+    steps, for a CPU (the digits preset also a G_ema 0.999 and instance noise on every image D
+    sees, ``augment.name: noise``, std 0.7 annealed linearly to 0 before packing: a generic aid,
+    not in the paper; docs/results/families.md). As theirs, G trains on the D step's
     z; z of 100 and Adam 2e-4, beta1 0.5 match."""
 
     name = "pacgan"

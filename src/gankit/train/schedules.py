@@ -99,7 +99,8 @@ def check_all(cfg) -> None:
     if not is_identity(cfg.schedule.augment):
         if cfg.augment.name not in ("ada-fixed", "noise"):
             raise UserError("schedule.augment scales augment.p, which only augment.name: ada-fixed (a fixed "
-                            f"probability) or noise (the std) keeps fixed; got augment.name {cfg.augment.name!r}")
+                            f"probability) or noise (the std) keeps fixed; got augment.name {cfg.augment.name!r} "
+                            "(--set schedule.augment.kind=constant drops the schedule)")
         if cfg.augment.name == "ada-fixed" and cfg.augment.p * peak(cfg.schedule.augment) > 1:
             raise UserError(f"schedule.augment takes augment.p = {cfg.augment.p} above 1")
     tk = cfg.schedule.topk
