@@ -2,7 +2,14 @@ import pytest
 import torch
 
 from gankit.config import AugmentConfig
-from gankit.data.augment import ADA, DiffAugment, InstanceNoise, _cutout, _translation, build_augment
+from gankit.data.augment import (
+    ADA,
+    DiffAugment,
+    InstanceNoise,
+    _cutout,
+    _translation,
+    build_augment,
+)
 from gankit.errors import UserError
 from gankit.presets import build_config
 from gankit.train import train
