@@ -266,6 +266,9 @@ AUGMENTS.register("diffaugment", lambda a: DiffAugment(a.policy))
 AUGMENTS.register("ada", lambda a: ADA(a.ada_target, a.ada_interval, a.ada_kimg, a.p, adaptive=True))
 AUGMENTS.register("ada-fixed", lambda a: ADA(a.ada_target, a.ada_interval, a.ada_kimg, a.p, adaptive=False))
 AUGMENTS.register("noise", lambda a: InstanceNoise(a.p))
+SCHEDULABLE_P_MAX = {"ada-fixed": 1.0, "noise": math.inf}
+"""The augmentations whose ``augment.p`` ``schedule.augment`` may scale (the loop sets ``p`` each
+step; the adaptive ones steer it themselves), with the ceiling of p: a probability, or a std."""
 
 
 def build_augment(acfg):

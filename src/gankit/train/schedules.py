@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import math
 
+from ..data.augment import SCHEDULABLE_P_MAX
 from ..errors import UserError
 
 KINDS = ("constant", "cosine", "linear", "step")
@@ -97,11 +98,12 @@ def check_all(cfg) -> None:
             raise UserError(f"schedule.beta2 takes {name}.betas[1] = {betas[1]} to "
                             f"{betas[1] * peak(b2):g}: Adam's beta2 must stay below 1")
     if not is_identity(cfg.schedule.augment):
-        if cfg.augment.name not in ("ada-fixed", "noise"):
+        p_max = SCHEDULABLE_P_MAX.get(cfg.augment.name)
+        if p_max is None:
             raise UserError("schedule.augment scales augment.p, which only augment.name: ada-fixed (a fixed "
                             f"probability) or noise (the std) keeps fixed; got augment.name {cfg.augment.name!r} "
                             "(--set schedule.augment.kind=constant drops the schedule)")
-        if cfg.augment.name == "ada-fixed" and cfg.augment.p * peak(cfg.schedule.augment) > 1:
+        if cfg.augment.p * peak(cfg.schedule.augment) > p_max:
             raise UserError(f"schedule.augment takes augment.p = {cfg.augment.p} above 1")
     tk = cfg.schedule.topk
     if tk.warmup:
