@@ -16,7 +16,7 @@ class LSGAN(AdversarialRecipe):
     112 px VGG-style nets, z of 1,024) at lr 1e-3. The digits preset runs our DCGAN nets at 32 px
     with 4x4 kernels, N(0, I) z of 100 and half widths (ngf = ndf = 32: in the same 60 CPU-s the
     full-width nets collapsed, FID 184 against 36.4), and samples a G_ema 0.999 (a generic aid;
-    theirs none) and instance noise on everything D sees (``augment.name: noise``, std 0.7 annealed linearly to 0; a generic aid, not in the paper: without it the unconditional DCGAN nets stalled near FID 13 on the 1,437 digits, docs/results/families.md). Their loss is summed, not averaged, over the batch (``tf.nn.l2_loss``), a scale
+    theirs none) and instance noise on everything D sees (``augment.name: noise``, std 0.5 annealed linearly to 0 over 20,000 steps; a generic aid, not in the paper: without it the unconditional DCGAN nets stalled near FID 13 on the 1,437 digits, docs/results/families.md). Their loss is summed, not averaged, over the batch (``tf.nn.l2_loss``), a scale
     Adam divides out. As theirs, G trains on the D step's z."""
 
     name = "lsgan"
