@@ -42,8 +42,24 @@ KEYS = ["modes", "high_quality", "reverse_kl", "wall_s", "cpu_s"]  # the table's
 
 def split_specs(text: str) -> list[str]:
     """A comma list of specs -> the specs; a comma inside ``[..]`` or ``{..}`` belongs to a value
-    (``NAME=RECIPE+optim_g.betas=[0.5, 0.999]+D.kwargs={ndf: 16, sn: true}``)."""
-    return re.split(r",(?![^\[{]*[\]}])", text)
+    (``NAME=RECIPE+optim_g.betas=[0.5, 0.999]+D.kwargs={ndf: 16, sn: true}``), and so does one
+    inside quotes (``+augment.policy='translation,cutout'``)."""
+    specs, cur, depth, quote = [], "", 0, ""
+    for ch in text:
+        if quote:
+            quote = "" if ch == quote else quote
+        elif ch in "'\"":
+            quote = ch
+        elif ch in "[{":
+            depth += 1
+        elif ch in "]}":
+            depth -= 1
+        elif ch == "," and depth == 0:
+            specs.append(cur)
+            cur = ""
+            continue
+        cur += ch
+    return [*specs, cur]
 
 
 def parse_spec(spec: str) -> tuple[str, str | None, list[str]]:
@@ -54,6 +70,8 @@ def parse_spec(spec: str) -> tuple[str, str | None, list[str]]:
         recipe, *over = rest.split("+")
     else:
         recipe, *over = spec.split("+")
+    # a quoted value (kept whole by split_specs) is passed as the shell would: without its quotes
+    over = [re.sub(r"""^([^=]+)=(['"])(.*)\2$""", r"\1=\3", o) for o in over]
     return name, (None if recipe == "recommended" else recipe), over
 
 

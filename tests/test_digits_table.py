@@ -33,6 +33,20 @@ def test_parse_spec():
         "acgan-real", "acgan", ["options.d_fake_class=false", "loop.seed=1"])
 
 
+def test_spec_lists_keep_commas_inside_brackets_and_quotes():
+    """A comma inside [..], {..} or quotes belongs to a value; a quoted value reaches --set unquoted."""
+    import sys
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    from modes2d import parse_spec, split_specs
+
+    text = "a=dcgan+x=[1, 2],b=pacgan+augment.policy='translation,cutout',hinge"
+    specs = split_specs(text)
+    assert specs == ["a=dcgan+x=[1, 2]", "b=pacgan+augment.policy='translation,cutout'", "hinge"]
+    name, recipe, over = parse_spec(specs[1])
+    assert (name, recipe, over) == ("b", "pacgan", ["augment.policy=translation,cutout"])
+    assert build_config(recipe=recipe, data="digits", overrides=over).augment.policy == "translation,cutout"
+
+
 def test_progan_schedule_scales_with_the_budgeted_length():
     cfg = _table_module().config_for("progan", 2000, [])
     assert cfg.options["steps_per_phase"] == 200 and cfg.loop.steps == 2000
