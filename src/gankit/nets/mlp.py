@@ -10,13 +10,31 @@ from ..registry import NETS
 from .layers import mixture_groups, mixture_onehot
 
 
-def _mlp(dims: list[int], act: nn.Module, norm: bool = False, dropout: float = 0.0) -> list[nn.Module]:
+class Maxout(nn.Module):
+    """Maxout units (Goodfellow et al. 2013): [N, units * pieces] -> [N, units], the max over each
+    unit's ``pieces`` consecutive inputs."""
+
+    def __init__(self, pieces: int):
+        super().__init__()
+        self.pieces = int(pieces)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x.view(len(x), -1, self.pieces).amax(-1)
+
+    def extra_repr(self) -> str:
+        return f"pieces={self.pieces}"
+
+
+def _mlp(dims: list[int], act: nn.Module, norm: bool = False, dropout: float = 0.0,
+         maxout: int = 0) -> list[nn.Module]:
+    """Linear (+ batch norm) + activation (+ dropout) per layer; ``maxout = k > 1`` makes each
+    layer ``Linear(a, b * k)`` + :class:`Maxout` (k pieces per unit) instead of ``act``."""
     layers: list[nn.Module] = []
     for a, b in zip(dims[:-1], dims[1:]):
-        layers.append(nn.Linear(a, b))
+        layers.append(nn.Linear(a, b * maxout if maxout > 1 else b))
         if norm:
             layers.append(nn.BatchNorm1d(b))
-        layers.append(act)
+        layers.append(Maxout(maxout) if maxout > 1 else act)
         if dropout:
             layers.append(nn.Dropout(dropout))
     return layers
@@ -109,20 +127,32 @@ class MLPDiscriminator(nn.Module):
     the defaults leave the input as it is). ``q_cat = K > 0`` adds a K-way classifier head on
     the last hidden layer (MGAN's classifier sharing D's trunk, r3gan ``mixture_weight``);
     ``D(x, y, heads=True)`` returns ``{"logit", "features", "q_cat"}``.
+
+    Goodfellow et al.'s MNIST D (goodfeli/adversarial ``mnist.yaml``) is ``hidden=240, depth=2,
+    maxout=5, dropout=0.5, in_dropout=0.2``: two layers of 240 maxout units of 5 pieces, dropout on
+    every layer's input (keep 0.8 on the image, 0.5 after). ``maxout = k > 1`` replaces the
+    LeakyReLU by maxout units of k pieces; ``in_dropout`` drops input features (after packing
+    and the class one-hot, so it also drops label bits), ``dropout`` each hidden layer's output.
     """
 
     def __init__(self, in_shape: list[int] = (2,), hidden: int = 256, depth: int = 3,
                  num_classes: int = 0, pack: int = 1, dropout: float = 0.0, in_scale: float = 1.0,
-                 fourier: int = 0, fourier_scale: float = 1.0, q_cat: int | list[int] = 0):
+                 fourier: int = 0, fourier_scale: float = 1.0, q_cat: int | list[int] = 0,
+                 maxout: int = 0, in_dropout: float = 0.0):
         super().__init__()
         q_cat = sum(q_cat) if isinstance(q_cat, (list, tuple)) else int(q_cat)
         if q_cat < 0 or (q_cat and pack > 1):
             raise ValueError(f"q_cat must be >= 0 and needs pack = 1, got q_cat={q_cat}, pack={pack}")
+        if maxout < 0 or not (0 <= in_dropout < 1) or not (0 <= dropout < 1):
+            raise ValueError(f"maxout must be >= 0 and dropouts in [0, 1), got maxout={maxout}, "
+                             f"dropout={dropout}, in_dropout={in_dropout}")
         self.num_classes, self.pack = num_classes, pack
         self.features = InputFeatures(math.prod(in_shape), in_scale, fourier, fourier_scale)
         d_in = (self.features.out_dim + num_classes) * pack
         dims = [d_in] + [hidden] * depth
-        self.body = nn.Sequential(*_mlp(dims, nn.LeakyReLU(0.2), dropout=dropout), nn.Linear(hidden, 1))
+        head = [nn.Dropout(in_dropout)] if in_dropout else []  # no module without it: checkpoint keys stay
+        self.body = nn.Sequential(*head, *_mlp(dims, nn.LeakyReLU(0.2), dropout=dropout, maxout=maxout),
+                                  nn.Linear(hidden, 1))
         self.q = nn.Linear(hidden, q_cat) if q_cat else None
 
     def forward(self, x: torch.Tensor, y: torch.Tensor | None = None, heads: bool = False):
