@@ -7,6 +7,20 @@ from .adversarial import AdversarialRecipe
 
 @RECIPES.register("gan")
 class GAN(AdversarialRecipe):
+    """Goodfellow et al. 2014: MLP G and D (``mlp_g`` / ``mlp_d``), the minimax or non-saturating
+    loss (``loss.name``), k D steps per G step (``loop.d_steps``).
+
+    The digits preset takes the sizes of the authors' MNIST code (goodfeli/adversarial
+    ``mnist.yaml``): G z 100 -> 1,200 -> 1,200 ReLU, D two layers of 240 maxout units of 5 pieces
+    with dropout (keep 0.8 on the image, 0.5 after), batch 100. Where it departs from theirs:
+    Adam 2e-4 betas (0.5, 0.999) instead of SGD 0.1 with momentum 0.5 -> 0.7 and an lr decay;
+    z ~ N(0, I) instead of uniform; a tanh output in [-1, 1] instead of a sigmoid in [0, 1] (the
+    same up to scale), PyTorch's default init instead of uniform +-0.05 / +-0.005 and the output
+    bias set from the pixel marginals; the non-saturating loss (their cost ``AdversaryCost2``
+    is the paper's minimax value with the G trick of sec. 3); 32 px digits (theirs 28 px MNIST);
+    G_ema 0.999 for samples (a generic aid). The points presets (ring8, grid25) keep small
+    256-unit LeakyReLU MLPs."""
+
     name = "gan"
     description = ("Goodfellow et al. 2014: MLP G and D, minimax or non-saturating loss "
                    "(loss.name), k D-steps per G-step (loop.d_steps)")
