@@ -38,7 +38,7 @@ N_EVAL = 26_000  # PacGAN / VEEGAN evaluation sample size
 
 def run_one(name: str, recipe: str | None, seed: int, overrides: list[str], out: Path,
             steps: int | None = None, n: int = N_EVAL, data: str = "stacked-digits", metrics: str = "modes",
-            extractor: str | None = None, keys: tuple = ("modes", "modes_total", "reverse_kl")) -> dict:
+            extractor: str | None = None, keys: tuple = ("modes", "modes_total", "reverse_kl", "channel_kl", "confidence")) -> dict:
     """Train and evaluate one (recipe, seed) on ``data`` into ``out/name/seed<S>`` (cached);
     the result keeps the evaluation's ``keys`` (``benchmarks/quality_table.py`` reuses it for
     digits FID)."""

@@ -118,3 +118,18 @@ def test_stacked_digits_modes_per_channel():
     few = np.isin(d.y.numpy(), d.y.numpy()[:10])  # a collapsed generator: 10 of 1000 modes
     m_few = class_mode_metrics(probs[few])
     assert m_few["modes"] <= 25 and m_few["reverse_kl"] > math.log(1000 / 20)
+
+
+def test_stacked_digits_channel_kl_and_confidence():
+    """channel_kl: real stacked digits (each channel's classes ~uniform) near the sample-size floor;
+    a G that over-makes one digit in one channel shows it there, while confidence reads how sure the
+    classifier is (real digits ~0.96; a blurred copy much lower)."""
+    d = stacked_digits(split="test", n=2000)
+    _, probs = _probs(d.x)
+    m = class_mode_metrics(probs)
+    assert m["channel_kl"] < 0.01 and m["confidence"] > 0.9
+    # drop the samples whose red channel is a 1: that channel's KL alone is then ~log(10/9) = 0.105
+    m_skew = class_mode_metrics(probs[probs[:, 0].argmax(-1) != 1])
+    assert m_skew["channel_kl"] > m["channel_kl"] + 0.025
+    blurred = torch.nn.functional.avg_pool2d(d.x.float(), 9, 1, 4).round().to(torch.uint8)
+    assert class_mode_metrics(_probs(blurred)[1])["confidence"] < m["confidence"] - 0.05

@@ -138,8 +138,8 @@ def _num_point_modes(meta: dict) -> int:
     return len(info["means"]) if "means" in info else int(curve_labels(info).max()) + 1
 
 
-@register_metric("modes", ("modes", "modes_total", "high_quality", "reverse_kl"),
-                 higher=("modes", "high_quality"),
+@register_metric("modes", ("modes", "modes_total", "high_quality", "reverse_kl", "channel_kl", "confidence"),
+                 higher=("modes", "high_quality", "confidence"),
                  description="modes captured and reverse KL to uniform (PacGAN 2D / stacked-digits protocols)")
 def _modes(ctx: EvalContext) -> dict:
     if modality(ctx.meta).points:
