@@ -112,6 +112,13 @@ def test_unconditional_dcgan_family_digits_presets_anneal_instance_noise(recipe,
     assert (cfg.G.name, cfg.D.name) == ("dcgan_g", "dcgan_d")
 
 
+def test_pacgan_digits_preset_packs_two():
+    """pacgan's one-flag digits run packs m = 2 (PacDCGAN2; m = 4 missed: 6.56 against 4.91), so D
+    scores 32 packs of the batch of 64."""
+    cfg = build_config(recipe="pacgan", data="digits")
+    assert cfg.options["pack"] == 2 and cfg.data.batch_size == 64
+
+
 def test_acgan_digits_preset_anneals_instance_noise():
     """acgan's one-flag digits run: instance noise of std 0.5, annealed linearly to 0."""
     cfg = build_config(recipe="acgan", data="digits")
