@@ -65,3 +65,13 @@ def test_gan_digits_preset_uses_the_authors_mnist_sizes(tmp_path):
     m = load(tmp_path / "run")
     assert any(isinstance(x, Maxout) for x in m.nets["D"].modules())
     assert m.sample(4, 0, None).shape == (4, 1, 32, 32)
+
+
+def test_maxout_layers_take_batch_norm_over_every_piece():
+    from torch import nn
+
+    from gankit.nets.mlp import _mlp
+
+    layers = nn.Sequential(*_mlp([8, 4, 4], nn.ReLU(), norm=True, maxout=3))
+    assert layers(torch.randn(5, 8)).shape == (5, 4)
+    assert [m.num_features for m in layers if isinstance(m, nn.BatchNorm1d)] == [12, 12]

@@ -31,9 +31,10 @@ def _mlp(dims: list[int], act: nn.Module, norm: bool = False, dropout: float = 0
     layer ``Linear(a, b * k)`` + :class:`Maxout` (k pieces per unit) instead of ``act``."""
     layers: list[nn.Module] = []
     for a, b in zip(dims[:-1], dims[1:]):
-        layers.append(nn.Linear(a, b * maxout if maxout > 1 else b))
+        width = b * maxout if maxout > 1 else b  # maxout: k pieces per unit, normed before the max
+        layers.append(nn.Linear(a, width))
         if norm:
-            layers.append(nn.BatchNorm1d(b))
+            layers.append(nn.BatchNorm1d(width))
         layers.append(Maxout(maxout) if maxout > 1 else act)
         if dropout:
             layers.append(nn.Dropout(dropout))
