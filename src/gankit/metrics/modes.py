@@ -122,8 +122,12 @@ def combined_labels(probs: np.ndarray) -> np.ndarray:
 
     For stacked digits (C = 3, K = 10) the label of channels (a, b, c) is 100a + 10b + c.
     """
-    pred = np.asarray(probs).argmax(-1)  # [N, C]
-    k = np.asarray(probs).shape[-1]
+    probs = np.asarray(probs)
+    return _combine(probs.argmax(-1), probs.shape[-1])
+
+
+def _combine(pred: np.ndarray, k: int) -> np.ndarray:
+    """Per-channel class labels [N, C] in 0..K-1 -> one label in 0..K^C-1 per sample."""
     weights = k ** np.arange(pred.shape[1] - 1, -1, -1)
     return (pred * weights).sum(1)
 
@@ -139,8 +143,8 @@ def class_mode_metrics(probs: np.ndarray) -> dict[str, float]:
     argmax then spreads them over classes, which the mode count rewards)."""
     probs = np.asarray(probs)
     k, c = probs.shape[-1], probs.shape[1]
-    counts = np.bincount(combined_labels(probs), minlength=k ** c)
-    pred = probs.argmax(-1)  # [N, C]
+    pred = probs.argmax(-1)  # [N, C], once for the modes and the per-channel histograms
+    counts = np.bincount(_combine(pred, k), minlength=k ** c)
     channel_kl = [reverse_kl_to_uniform(np.bincount(pred[:, i], minlength=k)) for i in range(c)]
     return {"modes": float((counts > 0).sum()), "modes_total": float(k ** c),
             "reverse_kl": reverse_kl_to_uniform(counts), "channel_kl": float(np.mean(channel_kl)),
