@@ -23,7 +23,10 @@ class Projection(AdversarialRecipe):
 
     The digits preset keeps the projection D, conditional-BN G and hinge loss but on SNGAN's
     standard CNN (``sndcgan_d`` with ``num_classes``, ``dcgan_g`` with ``cbn``) and its authors'
-    optimiser (n_dis 1, betas (0.5, 0.999)), since the ResNet step is ~15x the cost."""
+    optimiser (n_dis 1, betas (0.5, 0.999)), since the ResNet step is ~15x the cost, and adds ADA
+    (target 0.6), which theirs does not have: on 1,437 digits (144 a class) the conditional D
+    memorises each class and G collapses to a few digits per class (recall 0.26 without it,
+    0.77 with it on seed 0)."""
 
     name = "projection"
     description = "Miyato & Koyama 2018: class-conditional, projection D + conditional-BN G, SN ResNets, hinge"
