@@ -101,9 +101,9 @@ WORKLOADS = {
         "batch 64, hinge loss, 5 D steps (5 batches) per G step, G on fresh z", naive=False),
     "biggan-digits": Workload(
         "biggan-digits", "biggan", "digits", [],
-        "biggan on digits (biggan + biggan-digits presets): class-conditional BigGAN nets ch 32, shared embedding 128, z 128, "
+        "biggan on digits (biggan + biggan-digits presets): class-conditional BigGAN nets ch 16, shared embedding 128, z 128, "
         "self-attention at 16 px, SN in G and D, projection D, hinge + ortho 1e-4, 32 px, batch 32, "
-        "2 D steps per G step, G on fresh z, G_ema", naive=False),
+        "1 D step per G step, ADA, G on fresh z, G_ema", naive=False),
     "progan-digits": Workload(
         "progan-digits", "progan", "digits", [],
         "progan on digits (progan + progan-digits presets): ProGAN nets channel_base 512 / max 128, z 128, 32 px, batch 32, "

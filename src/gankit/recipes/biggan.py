@@ -27,7 +27,8 @@ class BigGAN(AdversarialRecipe):
     keeps the paper's ImageNet parts that run turns off (shared embedding, hierarchical z,
     attention, orthogonal init; ortho reg 1e-4, 0 in both their scripts), as they are this
     recipe's point; lr G 1e-4 / D 4e-4, Adam eps 1e-6 (their ImageNet script; CIFAR 2e-4 / 2e-4,
-    1e-8) and 2 D steps (CIFAR 4): not yet measured; ch 32 (64), batch 32 (50), G_ema 0.999 from
+    1e-8) and 2 D steps (CIFAR 4): not yet measured (the digits preset takes their ImageNet
+    script's 1 D step at that lr, at ch 16, and adds ADA); ch 32 (64), batch 32 (50), G_ema 0.999 from
     step 500 (0.9999 from 1,000) for a CPU. G's widths halve towards the output, D's double down
     to 4x4 (theirs ch x 4 throughout, D down to 8x8). Every weight starts orthogonal (their
     ``init_weights``, 'ortho') and G trains on fresh z and labels, as theirs.
