@@ -131,3 +131,13 @@ def test_projection_digits_preset_trains_with_ada():
     cfg = build_config(recipe="projection", data="digits")
     assert (cfg.augment.name, cfg.augment.ada_target) == ("ada", 0.6)
     assert cfg.D.name == "sndcgan_d" and cfg.G.kwargs.get("cbn") is True
+
+
+def test_wgan_digits_preset_keeps_rmsprop_and_clipping_with_a_budget_lr_and_noise():
+    """wgan's one-flag digits run: the paper's RMSprop, clipping and 5 critic steps, at lr 2e-4 for
+    its 8,000 G steps (theirs 5e-5 for 100k+), with instance noise std 0.7 annealed to 0."""
+    cfg = build_config(recipe="wgan", data="digits")
+    assert (cfg.optim_g.name, cfg.optim_d.name, cfg.optim_g.lr, cfg.optim_d.lr) == ("rmsprop", "rmsprop", 2e-4, 2e-4)
+    assert (cfg.augment.name, cfg.augment.p, cfg.schedule.augment.final) == ("noise", 0.7, 0.0)
+    assert cfg.loop.d_steps == 5 and cfg.loop.steps == 8000
+    assert build_config(recipe="wgan").optim_d.lr == 5e-5  # the toy presets keep the paper's lr
