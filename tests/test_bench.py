@@ -124,7 +124,7 @@ def test_progan_workload_starts_at_its_last_growth_phase():
     cfg = workload_config(WORKLOADS["progan-digits"])
     rcfg = RECIPES.get("progan").resolve(copy.deepcopy(cfg), data_meta(load_data(cfg.data)))
     start = progan_grown_step(rcfg)
-    per = rcfg.options["steps_per_phase"]  # the preset's (progan-digits: 300)
+    per = rcfg.options["steps_per_phase"]  # the preset's (progan-digits: 500)
     assert start == 2 * 3 * per  # 4 -> 8 -> 16 -> 32 px
     levels = 3
     assert all(growth_at(s, per, levels) == levels for s in range(start, start + 100))  # fully grown from there
@@ -140,7 +140,7 @@ def test_bench_family_workload_reports_gankit_only(capsys):
     assert w["workload"] == "progan-digits" and "skipped" not in w
     assert (w["recipe"], w["nets"], w["batch_size"], w["resolution"]) == (
         "progan", {"G": "progan_g", "D": "progan_d"}, 4, 16)
-    assert w["start_step"] == 2 * 2 * 300  # 16 px: 2 doublings of the progan-digits preset's 300 steps
+    assert w["start_step"] == 2 * 2 * 500  # 16 px: 2 doublings of the progan-digits preset's 500 steps
     for key in ("naive", "naive_img_per_s", "ratio", "naive_windows"):
         assert key not in w
     r = w["gankit"]
