@@ -55,6 +55,31 @@ def test_ada_p_follows_overfitting_heuristic():
     assert y.shape == x.shape and not torch.allclose(y, x) and x.grad.abs().sum() > 0
 
 
+def test_ada_pipeline_keeps_only_the_transforms_it_names():
+    torch.manual_seed(0)
+    x = torch.rand(64, 1, 16, 16)
+    y = ADA(p=1.0, pipeline="xflip")(x)  # each image flipped or not, nothing else
+    flipped = (y - x.flip(-1)).flatten(1).abs().amax(1) < 1e-5
+    same = (y - x).flatten(1).abs().amax(1) < 1e-5
+    assert (flipped | same).all() and flipped.any() and same.any()
+    y = ADA(p=1.0, pipeline="bgc-xflip-rotate90-xint-scale-rotate-aniso-xfrac-contrast")(x)
+    shift = (y - x).flatten(1)  # brightness alone (luma flip, hue, saturation act on RGB only)
+    assert torch.allclose(shift, shift[:, :1].expand_as(shift), atol=1e-6) and shift.abs().amax() > 0
+    torch.manual_seed(1)
+    dihedral = ADA(p=1.0, pipeline="bgc-xint-scale-rotate-aniso-xfrac-brightness-contrast")(x)
+    assert all(min((dihedral[i] - torch.rot90(v, k, (-2, -1))).abs().max() for k in range(4)
+                   for v in (x[i], x[i].flip(-1))) < 1e-5 for i in range(64))
+    torch.manual_seed(1)
+    assert not torch.allclose(ADA(p=1.0, pipeline="bgc-xflip-rotate90")(x), dihedral)
+
+
+@pytest.mark.parametrize("pipeline, problem", [("bgcx", "unknown bgcx"), ("bgc-blur", "unknown blur"),
+                                               ("b-xflip-rotate90-xint", "no transform left")])
+def test_ada_pipeline_errors_name_the_option(pipeline, problem):
+    with pytest.raises(UserError, match=f"augment.ada_pipeline .*{problem}"):
+        build_augment(AugmentConfig(name="ada", ada_pipeline=pipeline))
+
+
 def test_instance_noise_has_the_configured_std_and_keeps_gradients():
     torch.manual_seed(0)
     x = torch.zeros(64, 1, 32, 32, requires_grad=True)

@@ -15,6 +15,9 @@ every checkpoint, so resumed runs stay bit-exact.
   luma flip, hue rotation, saturation) fires with probability p, and p follows the overfitting
   heuristic r_t = E[sign(D(real))]: every ``interval`` steps p moves by
   ``sign(r_t - target) * images / (kimg * 1000)`` (sec. 3 of the paper, target 0.6).
+  ``augment.ada_pipeline`` keeps a subset ("bgc-xflip-rotate90" for digits, whose flips and
+  quarter turns are other glyphs); the left-out transforms still draw their random numbers, so
+  the others see the same draws as in "bgc".
 * Instance noise (Sonderby et al. 2017, "Amortised MAP inference for image super-resolution",
   sec. 3.3; Arjovsky & Bottou 2017): Gaussian noise of std ``augment.p`` (in the [-1, 1] pixel
   scale) added to every image D sees, so the real and fake distributions overlap and D's
@@ -148,11 +151,45 @@ def _gate(n: int, p: float, device) -> torch.Tensor:
     return (torch.rand(n, device=device) < p).float()
 
 
+ADA_GROUPS = {
+    "b": ("xflip", "rotate90", "xint"),
+    "g": ("scale", "rotate", "aniso", "xfrac"),
+    "c": ("brightness", "contrast", "lumaflip", "hue", "saturation"),
+}
+"""stylegan2-ada-pytorch's pipeline groups: blit, geometric, colour (its ``augpipe`` letters)."""
+ADA_TRANSFORMS = tuple(t for g in ADA_GROUPS.values() for t in g)
+
+
+def ada_transforms(pipeline: str) -> frozenset:
+    """The transforms an ``augment.ada_pipeline`` names: group letters as in the authors'
+    ``--augpipe`` ("bgc", "bg", "gc", ...), optionally less some transforms ("bgc-xflip-rotate90":
+    bgc without the x-flip and 90-degree rotations, which are not invariances of digits or text),
+    or a comma list of transforms ("xint,scale,rotate")."""
+    spec = pipeline.replace(" ", "")
+    head, *minus = spec.split("-")
+    if head and set(head) <= set(ADA_GROUPS):
+        names = [t for letter in head for t in ADA_GROUPS[letter]]
+    else:
+        if minus:
+            head, minus = spec, []  # not group letters: no exclusions either
+        names = [t for t in head.split(",") if t]
+    bad = [t for t in names + minus if t not in ADA_TRANSFORMS]
+    kept = frozenset(names) - frozenset(minus)
+    if bad or not kept:
+        raise UserError(f"augment.ada_pipeline {pipeline!r}: "
+                        + (f"unknown {', '.join(bad)}" if bad else "no transform left")
+                        + f" (group letters of 'bgc', '-' to leave a transform out, or a comma list of: "
+                        f"{', '.join(ADA_TRANSFORMS)})")
+    return kept
+
+
 class ADA:
-    """Adaptive discriminator augmentation with the "bgc" pipeline (Karras et al. 2020)."""
+    """Adaptive discriminator augmentation (Karras et al. 2020), "bgc" pipeline by default;
+    ``pipeline`` keeps a subset of its transforms (:func:`ada_transforms`)."""
 
     def __init__(self, target: float = 0.6, interval: int = 4, kimg: float = 100.0, p: float = 0.0,
-                 adaptive: bool = True):
+                 adaptive: bool = True, pipeline: str = "bgc"):
+        self.transforms = ada_transforms(pipeline)
         if not 0 < target < 1:
             raise UserError(f"augment.ada_target must be in (0, 1), got {target}")
         if interval < 1 or kimg <= 0:
@@ -184,42 +221,47 @@ class ADA:
             return out
 
         one, zero = torch.ones(n, device=dev), torch.zeros(n, device=dev)
+        on = self.transforms
+
+        def gate(name, prob=p):  # fires with probability prob, never when the pipeline leaves it out
+            return _gate(n, prob if name in on else 0.0, dev)
+
         # blit: x-flip, 90-degree rotations, integer translation
-        flip = 1 - 2 * (_gate(n, p, dev) * torch.randint(0, 2, (n,), device=dev))
+        flip = 1 - 2 * (gate("xflip") * torch.randint(0, 2, (n,), device=dev))
         compose(mat(flip, zero, zero, zero, one, zero))
-        k = _gate(n, p, dev) * torch.randint(0, 4, (n,), device=dev)
+        k = gate("rotate90") * torch.randint(0, 4, (n,), device=dev)
         ang = k * (math.pi / 2)
         compose(mat(torch.cos(ang), -torch.sin(ang), zero, torch.sin(ang), torch.cos(ang), zero))
-        g = _gate(n, p, dev)
+        g = gate("xint")
         t = (torch.rand(n, 2, device=dev) * 2 - 1) * 0.125 * 2  # up to 1/8 of the size
         t = torch.round(t * torch.tensor([w / 2, h / 2], device=dev)) / torch.tensor([w / 2, h / 2], device=dev)
         compose(mat(one, zero, g * t[:, 0], zero, one, g * t[:, 1]))
         # geom: isotropic scale, rotation (split in two as in the paper), anisotropic, fractional translation
-        s = torch.exp2(_gate(n, p, dev) * torch.randn(n, device=dev) * 0.2)
+        s = torch.exp2(gate("scale") * torch.randn(n, device=dev) * 0.2)
         compose(mat(s, zero, zero, zero, s, zero))
         p_rot = 1 - math.sqrt(max(0.0, 1 - p))
         for _ in range(2):
-            a = _gate(n, p_rot, dev) * (torch.rand(n, device=dev) * 2 - 1) * math.pi
+            a = gate("rotate", p_rot) * (torch.rand(n, device=dev) * 2 - 1) * math.pi
             compose(mat(torch.cos(a), -torch.sin(a), zero, torch.sin(a), torch.cos(a), zero))
-        s = torch.exp2(_gate(n, p, dev) * torch.randn(n, device=dev) * 0.2)
+        s = torch.exp2(gate("aniso") * torch.randn(n, device=dev) * 0.2)
         compose(mat(s, zero, zero, zero, 1 / s, zero))
-        g = _gate(n, p, dev)
+        g = gate("xfrac")
         t = torch.randn(n, 2, device=dev) * 0.125 * 2
         compose(mat(one, zero, g * t[:, 0], zero, one, g * t[:, 1]))
         if not torch.equal(m, eye):
             grid = F.affine_grid(m[:, :2, :].to(x.dtype), list(x.shape), align_corners=False)
             x = F.grid_sample(x, grid, mode="bilinear", padding_mode="reflection", align_corners=False)
         # color: brightness, contrast, luma flip, hue rotation, saturation (RGB only for the last three)
-        x = x + (_gate(n, p, dev) * torch.randn(n, device=dev) * 0.2).view(n, 1, 1, 1).to(x.dtype)
-        x = x * torch.exp2(_gate(n, p, dev) * torch.randn(n, device=dev) * 0.5).view(n, 1, 1, 1).to(x.dtype)
+        x = x + (gate("brightness") * torch.randn(n, device=dev) * 0.2).view(n, 1, 1, 1).to(x.dtype)
+        x = x * torch.exp2(gate("contrast") * torch.randn(n, device=dev) * 0.5).view(n, 1, 1, 1).to(x.dtype)
         if c == 3:
             v = torch.tensor([1.0, 1.0, 1.0], device=dev) / math.sqrt(3)  # luma axis
             lum = (x * v.view(1, 3, 1, 1).to(x.dtype)).sum(1, keepdim=True) * v.view(1, 3, 1, 1).to(x.dtype)
-            flipl = _gate(n, p, dev) * torch.randint(0, 2, (n,), device=dev)
+            flipl = gate("lumaflip") * torch.randint(0, 2, (n,), device=dev)
             x = x - 2 * flipl.view(n, 1, 1, 1).to(x.dtype) * lum
-            theta = _gate(n, p, dev) * (torch.rand(n, device=dev) * 2 - 1) * math.pi
+            theta = gate("hue") * (torch.rand(n, device=dev) * 2 - 1) * math.pi
             x = _hue_rotate(x, theta, v)
-            sat = torch.exp2(_gate(n, p, dev) * torch.randn(n, device=dev) * 1.0).view(n, 1, 1, 1).to(x.dtype)
+            sat = torch.exp2(gate("saturation") * torch.randn(n, device=dev) * 1.0).view(n, 1, 1, 1).to(x.dtype)
             lum = (x * v.view(1, 3, 1, 1).to(x.dtype)).sum(1, keepdim=True) * v.view(1, 3, 1, 1).to(x.dtype)
             x = lum + (x - lum) * sat
         return x
@@ -263,8 +305,10 @@ def _hue_rotate(x: torch.Tensor, theta: torch.Tensor, axis: torch.Tensor) -> tor
 
 
 AUGMENTS.register("diffaugment", lambda a: DiffAugment(a.policy))
-AUGMENTS.register("ada", lambda a: ADA(a.ada_target, a.ada_interval, a.ada_kimg, a.p, adaptive=True))
-AUGMENTS.register("ada-fixed", lambda a: ADA(a.ada_target, a.ada_interval, a.ada_kimg, a.p, adaptive=False))
+AUGMENTS.register("ada", lambda a: ADA(a.ada_target, a.ada_interval, a.ada_kimg, a.p, adaptive=True,
+                                        pipeline=a.ada_pipeline))
+AUGMENTS.register("ada-fixed", lambda a: ADA(a.ada_target, a.ada_interval, a.ada_kimg, a.p, adaptive=False,
+                                              pipeline=a.ada_pipeline))
 AUGMENTS.register("noise", lambda a: InstanceNoise(a.p))
 SCHEDULABLE_P_MAX = {"ada-fixed": 1.0, "noise": math.inf}
 """The augmentations whose ``augment.p`` ``schedule.augment`` may scale (the loop sets ``p`` each
