@@ -4,6 +4,7 @@ moment it registers (with a ``presets/<recipe>.yaml``)."""
 from __future__ import annotations
 
 import inspect
+import json
 import math
 
 import pytest
@@ -12,9 +13,9 @@ import torch
 import gankit
 from gankit.config import DataConfig, apply_overrides
 from gankit.data import load_data
-from gankit.modality import modality
 from gankit.errors import UserError
 from gankit.generate import sample as generate_sample
+from gankit.modality import modality
 from gankit.presets import HERE as PRESETS
 from gankit.presets import build_config
 from gankit.recipes.adversarial import AdversarialRecipe
@@ -294,7 +295,6 @@ def test_acgan_and_infogan_presets_run_their_authors_dcgan_style_nets(tmp_path, 
 def test_sngan_digits_preset_trains_d_at_an_eighth_of_g_lr(tmp_path):
     """sngan's one-flag digits run: D's Adam at 2.5e-5, 8x below G's 2e-4, through the linear
     decay (issue #28: a faster D leaves G's digit mix uneven; D lr 2e-4 gave FID 10.95, 2.5e-5 4.27)."""
-    import json
 
     over = ["loop.progress=false", "loop.tensorboard=false", "G.kwargs.ngf=8", "D.kwargs.ndf=8",
             "data.batch_size=8", "loop.steps=4", "loop.checkpoint_every=4", "loop.sample_every=4"]
