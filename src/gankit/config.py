@@ -78,7 +78,7 @@ class AugmentConfig:
     ada_target: float = 0.6  # ADA: target for r_t = E[sign(D(real))]
     ada_interval: int = 4  # ADA: adjust p every N D steps
     ada_kimg: float = 100.0  # ADA: thousands of images for p to go from 0 to 1
-    ada_pipeline: str = "bgc"  # ADA: group letters (b, g, c) or a comma list of transforms
+    ada_pipeline: str = "bgc"  # ADA: group letters (b, g, c), "-name" to leave one out, or a comma list
 
 
 @dataclass
