@@ -111,7 +111,7 @@ def test_user_errors(extra, msg):
 
 def test_digits_preset_trains_4000_steps_fully_grown():
     """progan's one-flag digits run: 500-step phases reach 32 px by step 3,000, then 4,000 steps
-    fully grown (issue #28: 5,000 steps in all gave FID 12.5 / 13.2, 7,000 gave 9.2 / 10.0)."""
+    fully grown (issue #28: 5,000 steps in all gave FID 12.84 on 2 seeds, 7,000 give 9.63 on 3)."""
     from gankit.recipes.progan import grown_step
 
     cfg = build_config(recipe="progan", data="digits")
