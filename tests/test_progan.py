@@ -112,10 +112,11 @@ def test_user_errors(extra, msg):
 def test_digits_preset_trains_4000_steps_fully_grown():
     """progan's one-flag digits run: 500-step phases reach 32 px by step 3,000, then 4,000 steps
     fully grown (issue #28: 5,000 steps in all gave FID 12.84 on 2 seeds, 7,000 give 9.63 on 3)."""
+    from gankit.nets.progan import _levels
     from gankit.recipes.progan import grown_step
 
     cfg = build_config(recipe="progan", data="digits")
-    per, levels = cfg.options["steps_per_phase"], int(math.log2(cfg.data.resolution)) - 2
+    per, levels = cfg.options["steps_per_phase"], _levels(cfg.data.resolution)
     assert (per, cfg.loop.steps) == (500, 7000)
     assert growth_at(grown_step(per, levels), per, levels) == levels
     assert cfg.loop.steps - grown_step(per, levels) == 4000

@@ -23,8 +23,8 @@ class SNGAN(AdversarialRecipe):
     (0.5, 0.999)): the ResNet's step costs ~15x more, too much for 20 CPU-minutes. Departures
     there: D at a quarter of their width (ndf 16), G at half (ngf 32), 12,000 G steps (theirs
     100,000), D's lr 2.5e-5 against G's 2e-4 (theirs equal: a faster D leaves G's class mix
-    uneven, too few 1s and 7s, which is most of the digits FID at this budget), hinge loss (their standard-CNN script trains the plain GAN loss; the paper reports
-    both), the lr decayed to 0 (theirs constant), G_ema 0.999 (theirs none), z ~ N(0, I) (their
+    uneven, too few 1s and 7s, which is most of the digits FID at this budget), hinge loss
+    (their standard-CNN script trains the plain GAN loss; the paper reports both), the lr decayed to 0 (theirs constant), G_ema 0.999 (theirs none), z ~ N(0, I) (their
     DCGANGenerator draws U(-1, 1)), leaky ReLU 0.1 as the paper's table (their code: chainer's
     default 0.2)."""
 
