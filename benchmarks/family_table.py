@@ -47,15 +47,33 @@ def target(recipe: str) -> float:
 def run(spec: str, seed: int, out: Path, n: int = N) -> dict:
     name, recipe, over = parse_spec(spec)
     cond = recipe in CONDITIONAL
-    return stacked.run_one(name, recipe, seed, over, out, n=n, data="digits",
-                           metrics="fid,kid,prdc" + (",class_acc" if cond else ""), extractor="digits",
-                           keys=KEYS + (("class_acc",) if cond else ()))
+    res = stacked.run_one(name, recipe, seed, over, out, n=n, data="digits",
+                          metrics="fid,kid,prdc" + (",class_acc" if cond else ""), extractor="digits",
+                          keys=KEYS + (("class_acc",) if cond else ()))
+    return with_class_mix(res, out / name / f"seed{seed}" / "result.json")
+
+
+def with_class_mix(res: dict, path: Path) -> dict:
+    """Add the class mix of G's digits to a cached result, once: ``gankit eval --metrics modes
+    --extractor digits`` on the same checkpoint, whose ``reverse_kl`` is the KL of the histogram
+    of the digits classifier's labels (``n`` samples) to uniform, kept as ``class_kl``, beside
+    the classifier's mean ``confidence``. A few CPU-seconds a run; results that predate this
+    column gain it the first time the table reads them."""
+    if "class_kl" in res or not Path(res.get("checkpoint", "")).exists():
+        return res
+    import gankit
+    from gankit.metrics.evaluate import evaluate
+
+    ev = evaluate(gankit.load(res["checkpoint"]), metrics="modes", n=res.get("n", N), extractor="digits", seed=0)
+    res = {**res, "class_kl": float(ev["reverse_kl"]), "confidence": float(ev["confidence"])}
+    path.write_text(json.dumps(res, indent=1))
+    return res
 
 
 def row(name: str, results: list[dict]) -> dict:
     r0 = results[0]
     s = {"name": name, "recipe": r0["recipe"], "steps": r0["steps"], "seeds": [r["seed"] for r in results]}
-    for k in (*KEYS, "class_acc", "cpu_s"):
+    for k in (*KEYS, "class_acc", "class_kl", "confidence", "cpu_s"):
         v = [float(r[k]) for r in results if k in r]
         if v:
             s[k], s[k + "_std"] = statistics.fmean(v), statistics.pstdev(v) if len(v) > 1 else 0.0
@@ -68,16 +86,17 @@ def row(name: str, results: list[dict]) -> dict:
 
 def table(rows: list[dict]) -> str:
     head = ["family", "steps", "seeds", "FID", "target", "gap", "KID", "precision", "recall", "density",
-            "coverage", "class acc", "CPU s", "met"]
+            "coverage", "class acc", "class KL", "CPU s", "met"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     def pm(s: dict, k: str, f: str) -> str:
         return f"{s[k]:{f}} ± {s[k + '_std']:{f}}" if len(s["seeds"]) > 1 else f"{s[k]:{f}}"
 
     for s in rows:
         acc = pm(s, "class_acc", ".3f") if "class_acc" in s else "–"
+        kl = f"{s['class_kl']:.4f}" if "class_kl" in s else "–"
         lines.append(f"| {s['name']} | {s['steps']} | {','.join(map(str, s['seeds']))} | {pm(s, 'fid', '.2f')} "
                      f"| {s['target']:g} | {s['gap']:+.2f} | {s['kid']:.4f} | {s['precision']:.3f} "
-                     f"| {s['recall']:.3f} | {s['density']:.3f} | {s['coverage']:.3f} | {acc} "
+                     f"| {s['recall']:.3f} | {s['density']:.3f} | {s['coverage']:.3f} | {acc} | {kl} "
                      f"| {pm(s, 'cpu_s', '.0f')} | {'yes' if s['met'] else 'no'} |")
     return "\n".join(lines)
 
@@ -129,7 +148,8 @@ def main(argv=None) -> int:
     for spec in split_specs(a.recipes):
         name = parse_spec(spec)[0]
         if a.table_only:
-            results = [json.loads(f.read_text()) for s in seeds if (f := out / name / f"seed{s}" / "result.json").is_file()]
+            results = [with_class_mix(json.loads(f.read_text()), f) for s in seeds
+                       if (f := out / name / f"seed{s}" / "result.json").is_file()]
         else:
             results = []
             for s in seeds:

@@ -1,7 +1,10 @@
 import atexit
+import importlib.util
 import os
 import shutil
+import sys
 import tempfile
+from pathlib import Path
 
 import pytest
 import torch
@@ -74,3 +77,24 @@ def resume_exact():
 def weights_of():
     """``weights_of(run_dir)``: {net: state dict} of the run's newest checkpoint."""
     return run_weights
+
+
+BENCH = Path(__file__).resolve().parents[1] / "benchmarks"
+
+
+def _load_bench(name: str):
+    """``benchmarks/<name>.py`` as a module (the scripts import their siblings by name)."""
+    spec = importlib.util.spec_from_file_location(name, BENCH / f"{name}.py")
+    mod = importlib.util.module_from_spec(spec)
+    sys.path.insert(0, str(BENCH))
+    try:
+        spec.loader.exec_module(mod)
+    finally:
+        sys.path.remove(str(BENCH))
+    return mod
+
+
+@pytest.fixture
+def bench():
+    """Loads a benchmark script: ``bench("family_table")``."""
+    return _load_bench

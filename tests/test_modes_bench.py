@@ -1,25 +1,8 @@
 """The 2D mode-collapse benchmark (issue #5, measurement 1): presets and the table machinery."""
-import importlib.util
-import sys
-from pathlib import Path
 
 import pytest
 
 from gankit.presets import build_config
-
-BENCH = Path(__file__).resolve().parents[1] / "benchmarks"
-
-
-def _bench(name: str):
-    spec = importlib.util.spec_from_file_location(name, BENCH / f"{name}.py")
-    mod = importlib.util.module_from_spec(spec)
-    sys.path.insert(0, str(BENCH))
-    try:
-        spec.loader.exec_module(mod)
-    finally:
-        sys.path.remove(str(BENCH))
-    return mod
-
 
 RECOMMENDED = "r3gan"  # what `gankit train --data grid25` / `--data ring8` must pick
 
@@ -44,15 +27,15 @@ def test_baselines_stay_plain():
     assert build_config(recipe="pacgan", data="stacked-digits").D.name == "dcgan_d"
 
 
-def test_spec_parsing():
-    m = _bench("modes2d")
+def test_spec_parsing(bench):
+    m = bench("modes2d")
     assert m.parse_spec("gan") == ("gan", "gan", [])
     assert m.parse_spec("recommended") == ("recommended", None, [])
     assert m.parse_spec("p2=pacgan+options.pack=2+loop.ema=0") == ("p2", "pacgan", ["options.pack=2", "loop.ema=0"])
 
 
-def test_short_sweep_gives_the_table(tmp_path):
-    m = _bench("modes2d")
+def test_short_sweep_gives_the_table(tmp_path, bench):
+    m = bench("modes2d")
     rows = m.sweep(["gan", "recommended"], ["grid25"], [0], tmp_path, steps=30, n=500, log=lambda s: None)
     assert set(rows) == {("grid25", "gan"), ("grid25", "recommended")}
     s = rows[("grid25", "recommended")]
