@@ -92,6 +92,23 @@ def test_self_attention_starts_as_identity_and_mixes_positions():
     assert ((att(x2) - y)[:, :, 3, 3].abs() > 0).all()
 
 
+def test_self_attention_is_the_authors_pooled_layout():
+    """brain-research/self-attention-gan's sn_non_local_block_sim: query / key at C/8, value at
+    C/2, key and value 2x2 max-pooled, softmax over the pooled positions, a 1x1 conv back to C."""
+    torch.manual_seed(0)
+    att = SelfAttention(32, sn=False)
+    assert [m.weight.shape[0] for m in (att.f, att.g, att.h, att.v)] == [4, 4, 16, 32]
+    with torch.no_grad():
+        att.gamma.fill_(0.5)
+    x = torch.randn(2, 32, 8, 8)
+    theta = att.f(x).flatten(2).transpose(1, 2)  # [N, 64, 4]
+    phi = torch.nn.functional.max_pool2d(att.g(x), 2).flatten(2).transpose(1, 2)  # [N, 16, 4]
+    g = torch.nn.functional.max_pool2d(att.h(x), 2).flatten(2).transpose(1, 2)  # [N, 16, 16]
+    attn = torch.softmax(theta @ phi.transpose(1, 2), dim=-1)  # [N, 64, 16]
+    attn_g = (attn @ g).transpose(1, 2).reshape(2, 16, 8, 8)
+    assert torch.allclose(att(x), x + 0.5 * att.v(attn_g), atol=1e-5)
+
+
 def test_equalized_lr_scales_at_runtime():
     lin = EqualizedLinear(4, 3, gain=1.0)
     assert lin.weight.std().item() == pytest.approx(1.0, abs=0.6)  # stored as N(0, 1)

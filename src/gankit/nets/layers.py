@@ -51,34 +51,38 @@ def maybe_sn(module: nn.Module, sn: bool) -> nn.Module:
 
 
 class SelfAttention(nn.Module):
-    """Self-attention block of SAGAN (Zhang et al. 2019, sec. 3, eq. 1-3).
+    """Self-attention block of SAGAN (Zhang et al. 2019, sec. 3, eq. 1-3), laid out as the
+    authors' code (brain-research/self-attention-gan ``non_local.sn_non_local_block_sim``; the
+    same in BigGAN-PyTorch's ``layers.Attention``).
 
-    x [N, C, H, W] -> y = x + gamma * o, where for every position j
-    ``o_j = v(sum_i beta_ji h(x_i))`` and ``beta_ji = softmax_i(f(x_i)^T g(x_j))``; f, g, h are
-    1x1 convs to C/k channels (k = 8 in the paper), v a 1x1 conv back to C. ``gamma`` starts
-    at 0, so the block begins as the identity and learns to use non-local evidence (eq. 3).
-    With ``sn`` every conv is spectrally normalised (SAGAN applies SN to G and D).
+    x [N, C, H, W] -> y = x + gamma * v(o), where for every position j
+    ``o_j = sum_i beta_ji h(x_i)`` and ``beta_ji = softmax_i(f(x_j)^T g(x_i))``. f and g are 1x1
+    convs to C/8 channels (k = 8), h a 1x1 conv to C/2, v a 1x1 conv back to C; g and h are
+    2x2 max-pooled, so each of the HW positions attends over HW/4 pooled ones (the paper's
+    equations without the pooling cost 4x more in the attention map; the authors' code pools).
+    ``gamma`` starts at 0, so the block begins as the identity and learns to use non-local
+    evidence (eq. 3). With ``sn`` every conv is spectrally normalised (SAGAN normalises G and D).
     """
 
     def __init__(self, channels: int, k: int = 8, sn: bool = True):
         super().__init__()
-        inner = max(channels // k, 1)
+        inner, value = max(channels // k, 1), max(channels // 2, 1)
 
         def conv(a, b):
             return maybe_sn(nn.Conv2d(a, b, 1, bias=False), sn)
 
-        self.f, self.g, self.h = conv(channels, inner), conv(channels, inner), conv(channels, inner)
-        self.v = conv(inner, channels)
+        self.f, self.g, self.h = conv(channels, inner), conv(channels, inner), conv(channels, value)
+        self.v = conv(value, channels)
         self.gamma = nn.Parameter(torch.zeros(()))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         n, _, hh, ww = x.shape
-        q = self.f(x).flatten(2)  # [N, C/k, HW]  f(x_i)
-        key = self.g(x).flatten(2)  # [N, C/k, HW]  g(x_j)
-        val = self.h(x).flatten(2)  # [N, C/k, HW]  h(x_i)
-        s = torch.bmm(q.transpose(1, 2), key)  # [N, HW_i, HW_j]  s_ij = f(x_i)^T g(x_j)
-        beta = s.softmax(dim=1)  # normalise over i for each output position j (eq. 1)
-        o = torch.bmm(val, beta).view(n, -1, hh, ww)  # [N, C/k, H, W]  sum_i beta_ji h(x_i)
+        pool = (lambda t: F.max_pool2d(t, 2)) if hh >= 2 and ww >= 2 else (lambda t: t)
+        q = self.f(x).flatten(2)  # [N, C/8, HW]  f(x_j), every position
+        key = pool(self.g(x)).flatten(2)  # [N, C/8, HW/4]  g(x_i), pooled
+        val = pool(self.h(x)).flatten(2)  # [N, C/2, HW/4]  h(x_i), pooled
+        beta = torch.bmm(q.transpose(1, 2), key).softmax(dim=2)  # [N, HW_j, HW/4_i], normalised over i
+        o = torch.bmm(val, beta.transpose(1, 2)).view(n, -1, hh, ww)  # [N, C/2, H, W]  sum_i beta_ji h(x_i)
         return x + self.gamma * self.v(o)
 
 
