@@ -314,3 +314,19 @@ def test_stylegan2_digits_preset_trains_d_at_a_quarter_of_the_authors_lr():
     assert cfg.optim_d.lr == pytest.approx(0.0023529 / 4) and cfg.optim_d.betas == [0.0, 0.99059]
     assert cfg.optim_g.lr == 0.002 and cfg.loss.kwargs["r1"] == {"weight": 0.05, "interval": 16}
     assert build_config(recipe="stylegan2", data="spiral").optim_d.lr == 0.0023529
+
+
+def test_sagan_digits_preset_keeps_sagans_parts_on_the_standard_cnn(tmp_path):
+    """sagan's one-flag digits run: self-attention at 16 px in G and D, spectral norm in both,
+    hinge, one D step, on the standard CNN, with sngan-digits' optimiser (D 8x below G)."""
+    cfg = build_config(recipe="sagan", data="digits")
+    assert (cfg.G.name, cfg.D.name) == ("dcgan_g", "sndcgan_d") and cfg.loss.name == "hinge"
+    assert cfg.G.kwargs["sn"]
+    assert cfg.loop.d_steps == 1 and cfg.loop.g_fresh and cfg.optim_d.lr * 8 == pytest.approx(cfg.optim_g.lr)
+    over = ["loop.progress=false", "loop.tensorboard=false", "G.kwargs.ngf=8", "D.kwargs.ndf=8",
+            "data.batch_size=8", "loop.steps=2", "loop.checkpoint_every=2", "loop.sample_every=2"]
+    train(build_config(recipe="sagan", data="digits", overrides=over), tmp_path / "run")
+    from gankit.nets.layers import SelfAttention
+    model = gankit.load(tmp_path / "run")
+    assert all(any(isinstance(m, SelfAttention) for m in model.nets[n].modules()) for n in ("G", "D"))
+    assert model.config.G.kwargs["attention_res"] == model.config.D.kwargs["attention_res"] == 16

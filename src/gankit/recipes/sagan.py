@@ -18,10 +18,14 @@ class SAGAN(AdversarialRecipe):
     Where it departs from brain-research/self-attention-gan (128 px ImageNet), besides that:
     one width in every block, cut for a CPU (theirs 64 x [16, 8, 4, 2, 1] in G, x [1, 2, 4, 8,
     16, 16] in D), batch 64 (theirs 4 x 64) and a G_ema 0.999 (none in their training code);
-    attention at R/2 (theirs at 32 px of 128, R/4), and our block has C/8 value channels and no
-    2x2 max-pooling of keys and values (theirs C/2, pooled). G trains on fresh z
-    (``loop.g_fresh``) as theirs. Betas (0, 0.9) are the
-    paper's; their code leaves TF's beta2 0.999."""
+    attention at R/2 (theirs at 32 px of 128, R/4), in their block's layout (value at C/2, keys
+    and values 2x2 max-pooled). G trains on fresh z (``loop.g_fresh``) as theirs. Betas (0, 0.9)
+    are the paper's; their code leaves TF's beta2 0.999.
+
+    The digits preset (``presets/sagan-digits.yaml``) moves to SNGAN's standard CNN with the
+    attention, spectral norm, hinge loss and single D step kept, and sngan-digits' optimiser:
+    betas (0.5, 0.999), D's lr 8x below G's, decayed linearly to 0, in place of TTUR's D 4x
+    above G's, which leaves G's digit mix uneven on 1,437 digits (docs/results/families.md)."""
 
     name = "sagan"
     description = "Zhang et al. 2019: self-attention + spectral norm in G and D, hinge, TTUR lr_D 4e-4 / lr_G 1e-4"
