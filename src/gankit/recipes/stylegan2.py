@@ -39,10 +39,11 @@ class StyleGAN2(AdversarialRecipe):
     against the preset's 29.5 (docs/results/quality.md); ``augment.name=ada`` and the kwargs are
     one ``--set`` away. D's lr is a quarter of theirs (0.00059 with their beta2; G keeps 0.002):
     at their lr D leaves G's digit mix uneven (too few 1s and 7s) on 1,437 digits; seeds 0-2 at
-    6,000 steps, FID 10.42 -> 8.79 (docs/results/families.md). G trains on its own fresh z (``loop.g_fresh``, as their per-phase z) and
-    the mapping network runs in fp32 under bf16 autocast (theirs is never fp16), and so does the R1
-    pass (``r1.fp32``, default: bf16 penalties cost r3gan 0.4 FID on digits); path length keeps the
-    autocast, as their fp16 layers run in that pass too.
+    6,000 steps, FID 10.42 -> 8.79 (docs/results/families.md). G trains on its own fresh z
+    (``loop.g_fresh``, as their per-phase z) and the mapping network runs in fp32 under bf16
+    autocast (theirs is never fp16), and so does the R1 pass (``r1.fp32``, default: bf16
+    penalties cost r3gan 0.4 FID on digits); path length keeps the autocast, as their fp16 layers
+    run in that pass too.
     """
 
     name = "stylegan2"
